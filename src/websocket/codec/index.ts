@@ -1,0 +1,10 @@
+// The pure WebSocket codec: bytes in, frames and handshake values out; shared with the browser client.
+export * from './close-code.js'
+export * from './deflate-offer.js'
+export * from './frame.js'
+export * from './frame-decoder.js'
+export * from './handshake.js'
+export * from './header-list.js'
+export * from './mask.js'
+export * from './protocol-error.js'
+export * from './utf8.js'
