@@ -46,7 +46,11 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true })
 export function parseCloseBody(payload: Uint8Array): CloseBody | WebSocketProtocolError {
   if (payload.length === 0) return { code: CloseCode.NoStatus, reason: '' }
   if (payload.length === 1) {
-    return new WebSocketProtocolError('ws-close-body-too-short', CloseCode.ProtocolError, 'a close body of 1 byte')
+    return new WebSocketProtocolError(
+      'ws-close-body-too-short',
+      CloseCode.ProtocolError,
+      'a close body of 1 byte',
+    )
   }
   const code = (payload[0] << 8) | payload[1]
   if (!isValidWireCloseCode(code)) {
@@ -54,7 +58,11 @@ export function parseCloseBody(payload: Uint8Array): CloseBody | WebSocketProtoc
   }
   const reasonBytes = payload.subarray(2)
   if (!validateUtf8(reasonBytes)) {
-    return new WebSocketProtocolError('ws-invalid-utf8', CloseCode.InvalidPayload, 'close reason is not UTF-8')
+    return new WebSocketProtocolError(
+      'ws-invalid-utf8',
+      CloseCode.InvalidPayload,
+      'close reason is not UTF-8',
+    )
   }
   return { code, reason: strictDecoder.decode(reasonBytes) }
 }

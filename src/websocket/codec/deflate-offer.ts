@@ -80,7 +80,10 @@ export function acceptDeflateOffer(
   return null
 }
 
-function acceptOne(offer: Params, ours: DeflateNegotiation): { params: DeflateParams; response: string } | null {
+function acceptOne(
+  offer: Params,
+  ours: DeflateNegotiation,
+): { params: DeflateParams; response: string } | null {
   for (const [key, value] of offer) {
     if (!knownParams.has(key)) return null
     if (key.endsWith('no_context_takeover') && value !== true) return null
@@ -89,7 +92,11 @@ function acceptOne(offer: Params, ours: DeflateNegotiation): { params: DeflatePa
   const offeredClientBits = offer.get('client_max_window_bits')
   const serverLimit = offeredServerBits === undefined ? 15 : parseWindowBits(offeredServerBits)
   if (serverLimit === null) return null
-  if (offeredClientBits !== undefined && offeredClientBits !== true && parseWindowBits(offeredClientBits) === null) {
+  if (
+    offeredClientBits !== undefined &&
+    offeredClientBits !== true &&
+    parseWindowBits(offeredClientBits) === null
+  ) {
     return null
   }
   const serverMaxWindowBits = Math.min(serverLimit, ours.serverMaxWindowBits ?? 15)
@@ -99,16 +106,22 @@ function acceptOne(offer: Params, ours: DeflateNegotiation): { params: DeflatePa
   const clientMaxWindowBits =
     offeredClientBits === undefined ? 15 : Math.min(clientLimit, ours.clientMaxWindowBits ?? 15)
   const params: DeflateParams = {
-    serverNoContextTakeover: offer.has('server_no_context_takeover') || (ours.serverNoContextTakeover ?? false),
-    clientNoContextTakeover: offer.has('client_no_context_takeover') || (ours.clientNoContextTakeover ?? false),
+    serverNoContextTakeover:
+      offer.has('server_no_context_takeover') || (ours.serverNoContextTakeover ?? false),
+    clientNoContextTakeover:
+      offer.has('client_no_context_takeover') || (ours.clientNoContextTakeover ?? false),
     serverMaxWindowBits,
     clientMaxWindowBits,
   }
   const parts = ['permessage-deflate']
   if (params.serverNoContextTakeover) parts.push('server_no_context_takeover')
   if (params.clientNoContextTakeover) parts.push('client_no_context_takeover')
-  if (offeredServerBits !== undefined || serverMaxWindowBits < 15) parts.push(`server_max_window_bits=${serverMaxWindowBits}`)
-  if (offeredClientBits !== undefined && (typeof offeredClientBits === 'string' || clientMaxWindowBits < 15)) {
+  if (offeredServerBits !== undefined || serverMaxWindowBits < 15)
+    parts.push(`server_max_window_bits=${serverMaxWindowBits}`)
+  if (
+    offeredClientBits !== undefined &&
+    (typeof offeredClientBits === 'string' || clientMaxWindowBits < 15)
+  ) {
     parts.push(`client_max_window_bits=${clientMaxWindowBits}`)
   }
   return { params, response: parts.join('; ') }
@@ -159,14 +172,17 @@ export function acceptDeflateResponse(
     return { invalid: 'the server dropped server_no_context_takeover' }
   }
   const clientBits = params.get('client_max_window_bits')
-  const clientMaxWindowBits = clientBits === undefined ? (ours.clientMaxWindowBits ?? 15) : parseWindowBits(clientBits)
+  const clientMaxWindowBits =
+    clientBits === undefined ? (ours.clientMaxWindowBits ?? 15) : parseWindowBits(clientBits)
   if (clientMaxWindowBits === null || clientMaxWindowBits > (ours.clientMaxWindowBits ?? 15)) {
     return { invalid: 'client_max_window_bits is out of range' }
   }
-  if (clientMaxWindowBits < minOwnWindowBits) return { invalid: 'a client window of 8 bits cannot be honoured' }
+  if (clientMaxWindowBits < minOwnWindowBits)
+    return { invalid: 'a client window of 8 bits cannot be honoured' }
   return {
     serverNoContextTakeover: params.has('server_no_context_takeover'),
-    clientNoContextTakeover: params.has('client_no_context_takeover') || (ours.clientNoContextTakeover ?? false),
+    clientNoContextTakeover:
+      params.has('client_no_context_takeover') || (ours.clientNoContextTakeover ?? false),
     serverMaxWindowBits,
     clientMaxWindowBits,
   }

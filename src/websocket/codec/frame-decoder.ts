@@ -109,7 +109,8 @@ export class FrameDecoder {
     if (isControlOpcode(opcode)) {
       // §5.5: control frames are never fragmented and carry at most 125 bytes.
       if (!fin) return this.#fail('ws-fragmented-control-frame', 'a control frame without FIN')
-      if (length7 > maxControlPayloadBytes) return this.#fail('ws-control-frame-too-long', 'a control frame over 125 bytes')
+      if (length7 > maxControlPayloadBytes)
+        return this.#fail('ws-control-frame-too-long', 'a control frame over 125 bytes')
       if (rsv1) return this.#fail('ws-reserved-bits', 'RSV1 on a control frame')
     } else {
       // RFC 7692 §6.1: RSV1 marks a compressed message and belongs on its first frame only.
@@ -124,8 +125,10 @@ export class FrameDecoder {
       }
     }
     // §5.1: a client masks every frame; a server masks none.
-    if (this.#options.role === 'server' && !masked) return this.#fail('ws-unmasked-client-frame', 'an unmasked frame from a client')
-    if (this.#options.role === 'client' && masked) return this.#fail('ws-masked-server-frame', 'a masked frame from a server')
+    if (this.#options.role === 'server' && !masked)
+      return this.#fail('ws-unmasked-client-frame', 'an unmasked frame from a client')
+    if (this.#options.role === 'client' && masked)
+      return this.#fail('ws-masked-server-frame', 'a masked frame from a server')
     this.#fin = fin
     this.#rsv1 = rsv1
     this.#opcode = opcode
@@ -144,7 +147,12 @@ export class FrameDecoder {
       offset = 4
     } else if (length7 === 127) {
       // §5.2: the most significant bit of a 64-bit length must be 0.
-      if (header[2] & 0x80) return void this.#fail('ws-length-too-large', 'the 64-bit length has its top bit set', CloseCode.ProtocolError)
+      if (header[2] & 0x80)
+        return void this.#fail(
+          'ws-length-too-large',
+          'the 64-bit length has its top bit set',
+          CloseCode.ProtocolError,
+        )
       const high = ((header[2] << 24) | (header[3] << 16) | (header[4] << 8) | header[5]) >>> 0
       const low = ((header[6] << 24) | (header[7] << 16) | (header[8] << 8) | header[9]) >>> 0
       length = high * 0x100000000 + low
@@ -172,10 +180,18 @@ export class FrameDecoder {
     this.#messageBytes += length
     this.#fragments += 1
     if (this.#messageBytes > maxPayloadBytes) {
-      return this.#fail('ws-message-too-big', `a message over ${maxPayloadBytes} bytes`, CloseCode.MessageTooBig)
+      return this.#fail(
+        'ws-message-too-big',
+        `a message over ${maxPayloadBytes} bytes`,
+        CloseCode.MessageTooBig,
+      )
     }
     if (this.#fragments > maxFragments) {
-      return this.#fail('ws-too-many-fragments', `a message in over ${maxFragments} frames`, CloseCode.MessageTooBig)
+      return this.#fail(
+        'ws-too-many-fragments',
+        `a message in over ${maxFragments} frames`,
+        CloseCode.MessageTooBig,
+      )
     }
     this.#inMessage = !this.#fin
     return true
@@ -220,7 +236,11 @@ export class FrameDecoder {
       const body = parseCloseBody(payload)
       if (body instanceof WebSocketProtocolError) return void this.#setFailure(body)
     } else if (!isControlOpcode(opcode) && this.#fin && this.#validating && !this.#utf8.end()) {
-      return void this.#fail('ws-invalid-utf8', 'a text message ends inside a UTF-8 sequence', CloseCode.InvalidPayload)
+      return void this.#fail(
+        'ws-invalid-utf8',
+        'a text message ends inside a UTF-8 sequence',
+        CloseCode.InvalidPayload,
+      )
     }
     frames.push({ fin: this.#fin, rsv1: this.#rsv1, opcode: opcode as Frame['opcode'], payload })
   }

@@ -5,7 +5,7 @@ import { isToken } from './header-list.js'
 
 /** The parts of an HTTP request the handshake looks at; headers are lower-cased as Node gives them. */
 export interface UpgradeRequestHead {
-  method: string
+  method?: string
   httpVersion: string
   headers: Record<string, string | string[] | undefined>
 }
@@ -41,7 +41,12 @@ export class HandshakeError extends SwitchboardError {
   readonly headers: Record<string, string>
   declare readonly code: HandshakeViolation
 
-  constructor(code: HandshakeViolation, httpStatus: number, detail: string, headers: Record<string, string> = {}) {
+  constructor(
+    code: HandshakeViolation,
+    httpStatus: number,
+    detail: string,
+    headers: Record<string, string> = {},
+  ) {
     super(code, detail)
     this.httpStatus = httpStatus
     this.headers = headers
@@ -78,9 +83,14 @@ export function parseProtocols(value: string | undefined): string[] | null {
 export function parseUpgradeRequest(request: UpgradeRequestHead): ClientHandshake | HandshakeError {
   const { headers } = request
   if (request.method !== 'GET') {
-    return new HandshakeError('ws-handshake-method', 405, `method ${request.method} cannot open a WebSocket`, {
-      Allow: 'GET',
-    })
+    return new HandshakeError(
+      'ws-handshake-method',
+      405,
+      `method ${request.method} cannot open a WebSocket`,
+      {
+        Allow: 'GET',
+      },
+    )
   }
   const [major, minor] = request.httpVersion.split('.').map(Number)
   if (!(major > 1 || (major === 1 && minor >= 1))) {
@@ -94,9 +104,14 @@ export function parseUpgradeRequest(request: UpgradeRequestHead): ClientHandshak
   }
   const version = headerValue(headers, 'sec-websocket-version')
   if (version?.trim() !== supportedVersion) {
-    return new HandshakeError('ws-handshake-version', 426, `Sec-WebSocket-Version must be ${supportedVersion}`, {
-      'Sec-WebSocket-Version': supportedVersion,
-    })
+    return new HandshakeError(
+      'ws-handshake-version',
+      426,
+      `Sec-WebSocket-Version must be ${supportedVersion}`,
+      {
+        'Sec-WebSocket-Version': supportedVersion,
+      },
+    )
   }
   const key = headerValue(headers, 'sec-websocket-key')?.trim()
   if (key === undefined || !keyPattern.test(key)) {

@@ -4,12 +4,7 @@
  * XORs `source` with the 4-byte `mask` into `target` (which may be `source` itself), starting at mask
  * position `maskOffset` (the count of payload bytes already masked, for payloads that arrive in pieces).
  */
-export function applyMask(
-  source: Uint8Array,
-  target: Uint8Array,
-  mask: Uint8Array,
-  maskOffset = 0,
-): void {
+export function applyMask(source: Uint8Array, target: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
   const n = source.length
   let i = 0
   // Byte loop until the target is 4-byte aligned, then whole 32-bit words: several times faster (bench/mask).

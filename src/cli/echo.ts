@@ -1,0 +1,74 @@
+// The echo servers of `switchboard echo`: WebSocket echo on any path, and the classic TCP upper-case server.
+import { createServer as createHttpServer } from 'node:http'
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net'
+import { StringDecoder } from 'node:string_decoder'
+import { WebSocketServer } from '../websocket/server.js'
+import { formatAddress } from './address.js'
+
+/** What `switchboard echo` serves. */
+export interface EchoOptions {
+  host: string
+  /** WebSocket (HTTP) port; 0 picks a free one. */
+  port: number
+  /** Plain TCP port answering in upper case; undefined for none. */
+  tcpPort: number | undefined
+  /** Upper-case text messages on the WebSocket too. */
+  upper: boolean
+  /** Offer permessage-deflate. */
+  deflate: boolean
+}
+
+/** A running echo server: the URLs it listens on and how to stop it. */
+export interface RunningEcho {
+  urls: string[]
+  close(): Promise<void>
+}
+
+/** Starts the echo listeners and resolves once all of them listen. */
+export async function startEcho(options: EchoOptions): Promise<RunningEcho> {
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'application/json' })
+    res.end(JSON.stringify({ code: 'ws-upgrade-required', message: 'connect with a WebSocket client' }))
+  })
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: options.deflate })
+  wss.on('connection', (connection) => {
+    connection.on('message', (data, isBinary) => {
+      if (options.upper && !isBinary) connection.send(data.toString().toUpperCase())
+      else connection.send(data, { binary: isBinary })
+    })
+  })
+  await listen(http, options.port, options.host)
+  const urls = [`listening ${formatAddress('ws', http.address())}/`]
+  let tcp: TcpServer | null = null
+  if (options.tcpPort !== undefined) {
+    tcp = createTcpServer((socket) => {
+      const decoder = new StringDecoder('utf8')
+      socket.on('data', (chunk) => socket.write(decoder.write(chunk).toUpperCase()))
+      socket.on('error', () => socket.destroy())
+    })
+    await listen(tcp, options.tcpPort, options.host)
+    urls.push(`listening ${formatAddress('tcp', tcp.address())}`)
+  }
+  return {
+    urls,
+    async close() {
+      tcp?.close()
+      await wss.close()
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+    },
+  }
+}
+
+function listen(
+  server: TcpServer | ReturnType<typeof createHttpServer>,
+  port: number,
+  host: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}

@@ -1,0 +1,3 @@
+// The switchboard package's public surface.
+export { SwitchboardError } from './errors.js'
+export * from './websocket/index.js'

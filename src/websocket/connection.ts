@@ -1,0 +1,573 @@
+// One established WebSocket connection, server or client side: message assembly, the close handshake
+// (RFC 6455 §5.5, §7), automatic pongs, the keepalive, and permessage-deflate (RFC 7692 §6).
+//
+//   open ──close() / peer's close / failure──▶ closing ──TCP closed──▶ closed
+//     └──────────── TCP lost, terminate(), ping timeout ──────────────▲
+import { isUtf8 } from 'node:buffer'
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
+import { debuglog } from 'node:util'
+import { rangeError, typeError } from '../errors.js'
+import {
+  CloseCode,
+  encodeCloseBody,
+  isValidWireCloseCode,
+  maxCloseReasonBytes,
+  parseCloseBody,
+} from './codec/close-code.js'
+import type { DeflateParams } from './codec/deflate-offer.js'
+import { type Frame, maxControlPayloadBytes, Opcode } from './codec/frame.js'
+import { FrameDecoder } from './codec/frame-decoder.js'
+import { WebSocketProtocolError } from './codec/protocol-error.js'
+import { Utf8Validator } from './codec/utf8.js'
+import { MessageDeflater, MessageInflater } from './inflate.js'
+import type { ConnectionSettings } from './options.js'
+import type { PreparedMessage } from './prepared-message.js'
+import { type MaskSource, SendQueue, toBuffer } from './send-queue.js'
+
+const log = debuglog('switchboard:ws')
+
+/** Where a connection is in its life. */
+export type ConnectionState = 'open' | 'closing' | 'closed'
+
+const NEXT = {
+  open: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+} as const satisfies Record<ConnectionState, readonly ConnectionState[]>
+
+/** Events of a connection. `error` is emitted only when someone listens; `close` always follows. */
+export interface ConnectionEvents {
+  message: [data: Buffer, isBinary: boolean]
+  ping: [data: Buffer]
+  pong: [data: Buffer]
+  drain: []
+  close: [code: number, reason: string, wasClean: boolean]
+  error: [error: Error]
+}
+
+/** How a connection was negotiated. */
+export interface ConnectionInit {
+  role: 'server' | 'client'
+  settings: ConnectionSettings
+  protocol: string
+  extensions: string
+  deflate: { params: DeflateParams; thresholdBytes: number; level: number } | null
+  nextMask: MaskSource | null
+}
+
+/** Per-message options for `send`. */
+export interface SendOptions {
+  /** Send as binary; defaults to true for bytes, false for strings. */
+  binary?: boolean
+  /** Compress when permessage-deflate was negotiated and the message reaches the threshold. @default true */
+  compress?: boolean
+  /** False to send this as a fragment of a message that later calls continue. @default true */
+  fin?: boolean
+}
+
+const empty = new Uint8Array(0)
+
+/**
+ * A WebSocket connection on top of an upgraded socket. Messages arrive as `Buffer`s with a flag for
+ * binary; `send` queues text or bytes and returns false when `bufferedAmount` passes the high-water mark.
+ */
+export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
+  /** The subprotocol both sides agreed on, or ''. */
+  readonly protocol: string
+  /** The Sec-WebSocket-Extensions value both sides agreed on, or ''. */
+  readonly extensions: string
+  readonly #role: 'server' | 'client'
+  readonly #socket: Socket
+  readonly #settings: ConnectionSettings
+  readonly #decoder: FrameDecoder
+  readonly #sender: SendQueue
+  #state: ConnectionState = 'open'
+  // Incoming messages.
+  #fragments: Uint8Array[] = []
+  #messageBinary = false
+  #messageCompressed = false
+  #readingStopped = false
+  #pongDue: Uint8Array | null = null
+  // permessage-deflate, when negotiated.
+  readonly #inflater: MessageInflater | null
+  readonly #deflater: MessageDeflater | null
+  readonly #deflateThresholdBytes: number
+  #inflating = false
+  #deferred: Frame[] = []
+  #deferredFailure: WebSocketProtocolError | null = null
+  #outboundChain: Promise<void> = Promise.resolve()
+  #outboundPending = 0
+  #outboundPendingBytes = 0
+  #sendingFragments = false
+  #needDrain = false
+  // Closing.
+  #closeSent = false
+  #closeReceived = false
+  #closeCode: number = CloseCode.Abnormal
+  #closeReason = ''
+  #closeTimer: NodeJS.Timeout | null = null
+  #failed = false
+  // Keepalive.
+  #lastHeardAt = Date.now()
+  #pingSentAt = 0
+  #keepaliveTimer: NodeJS.Timeout | null = null
+
+  constructor(socket: Socket, init: ConnectionInit, head?: Buffer) {
+    super()
+    this.#socket = socket
+    this.#role = init.role
+    this.#settings = init.settings
+    this.protocol = init.protocol
+    this.extensions = init.extensions
+    const deflate = init.deflate
+    this.#decoder = new FrameDecoder({
+      role: init.role,
+      maxPayloadBytes: init.settings.maxPayloadBytes,
+      maxFragments: init.settings.maxFragments,
+      compression: deflate !== null,
+      utf8Check: isUtf8,
+    })
+    this.#sender = new SendQueue(socket, init.nextMask)
+    this.#sender.onFlushed = () => this.#checkDrain()
+    if (deflate) {
+      const { params } = deflate
+      const ours = init.role === 'server' ? 'server' : 'client'
+      const theirs = init.role === 'server' ? 'client' : 'server'
+      this.#inflater = new MessageInflater(params[`${theirs}NoContextTakeover`])
+      this.#deflater = new MessageDeflater(
+        params[`${ours}MaxWindowBits`],
+        params[`${ours}NoContextTakeover`],
+        deflate.level,
+      )
+    } else {
+      this.#inflater = null
+      this.#deflater = null
+    }
+    this.#deflateThresholdBytes = deflate?.thresholdBytes ?? 0
+    socket.setNoDelay(true)
+    socket.setTimeout(0)
+    socket.on('data', this.#onData)
+    socket.on('end', this.#onEnd)
+    socket.on('close', this.#onSocketClose)
+    socket.on('drain', () => this.#checkDrain())
+    // Socket errors are always followed by 'close', which reports 1006.
+    socket.on('error', (error) => log('socket error: %s', error.message))
+    this.#scheduleKeepalive(init.settings.pingIntervalMs)
+    if (head && head.length > 0) this.#onData(head)
+  }
+
+  /** 'open', 'closing' or 'closed'. */
+  get state(): ConnectionState {
+    return this.#state
+  }
+
+  /** Bytes accepted by `send` but not yet handed to the kernel, including messages being compressed. */
+  get bufferedAmount(): number {
+    return this.#sender.bufferedAmount + this.#outboundPendingBytes
+  }
+
+  /** The peer's address as the socket reports it. */
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress
+  }
+
+  /**
+   * Sends a message, or a fragment of one with `{ fin: false }`. Returns false once `bufferedAmount` is past
+   * the high-water mark (wait for `drain`). Past `maxBufferedBytes` the peer is treated as not reading
+   * and disconnected with 1008. Sends after close has begun are dropped, as in the WHATWG API.
+   */
+  send(data: string | Uint8Array | ArrayBuffer, options: SendOptions = {}): boolean {
+    if (this.#state !== 'open' || this.#closeSent) return false
+    const payload = toPayload(data)
+    const binary = options.binary ?? typeof data !== 'string'
+    const fin = options.fin ?? true
+    const opcode = this.#sendingFragments ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text
+    this.#sendingFragments = !fin
+    // Fragmented messages are sent uncompressed, which RFC 7692 §6 allows per message.
+    const compress =
+      this.#deflater !== null &&
+      options.compress !== false &&
+      fin &&
+      opcode !== Opcode.Continuation &&
+      payload.length >= this.#deflateThresholdBytes
+    const before = this.bufferedAmount
+    if (compress || this.#outboundPending > 0) this.#sendInOrder(payload, fin, opcode, compress)
+    else this.#sender.writeFrame(fin, false, opcode, payload)
+    return this.#afterSend(before)
+  }
+
+  /** Sends a message framed once by `prepareMessage`, without framing or copying it again. */
+  sendPrepared(message: PreparedMessage): boolean {
+    if (this.#state !== 'open' || this.#closeSent) return false
+    if (this.#sendingFragments)
+      throw typeError('ws-send-interleaved', 'a fragmented message is still being sent')
+    if (this.#role === 'client')
+      return this.send(message.payload, { binary: message.binary, compress: false })
+    const before = this.bufferedAmount
+    if (this.#outboundPending > 0) {
+      this.#enqueueOrdered(message.byteLength, () => this.#sender.writeEncoded(message.chunks))
+    } else {
+      this.#sender.writeEncoded(message.chunks)
+    }
+    return this.#afterSend(before)
+  }
+
+  /** Sends a ping; the answer arrives as a `pong` event. */
+  ping(data: string | Uint8Array = empty): void {
+    this.#sendControl(Opcode.Ping, toPayload(data))
+  }
+
+  /** Sends an unsolicited pong (a one-way heartbeat, §5.5.3). */
+  pong(data: string | Uint8Array = empty): void {
+    this.#sendControl(Opcode.Pong, toPayload(data))
+  }
+
+  /**
+   * Starts the closing handshake. The close frame follows the data already queued, so nothing sent before
+   * is lost; the TCP connection is dropped if the peer has not answered within `closeTimeoutMs`.
+   */
+  close(code?: number, reason = ''): void {
+    if (code !== undefined && !isValidWireCloseCode(code)) {
+      throw rangeError('ws-invalid-close-code', `close code ${code} may not be sent`)
+    }
+    const reasonBytes = Buffer.from(reason)
+    if (reasonBytes.length > maxCloseReasonBytes) {
+      throw rangeError(
+        'ws-close-reason-too-long',
+        `a close reason of ${reasonBytes.length} bytes (at most 123)`,
+      )
+    }
+    if (this.#state !== 'open' || this.#closeSent) return
+    const sentCode = code ?? (reason ? CloseCode.Normal : undefined)
+    this.#closeCode = sentCode ?? CloseCode.NoStatus
+    this.#closeReason = reason
+    this.#sendClose(encodeCloseBody(sentCode, reasonBytes), false)
+    this.#moveTo('closing')
+    this.#startCloseTimer()
+  }
+
+  /** Drops the TCP connection at once, without a closing handshake. */
+  terminate(): void {
+    if (this.#state === 'closed') return
+    this.#socket.destroy()
+  }
+
+  /** Stops reading from the socket; the peer's writes back up (TCP flow control). */
+  pause(): void {
+    this.#socket.pause()
+  }
+
+  /** Resumes reading after `pause`. */
+  resume(): void {
+    if (!this.#inflating) this.#socket.resume()
+  }
+
+  #moveTo(state: ConnectionState): void {
+    if (state === this.#state) return
+    const allowed: readonly ConnectionState[] = NEXT[this.#state]
+    if (!allowed.includes(state)) throw new Error(`illegal move ${this.#state} -> ${state}`)
+    log('%s: %s -> %s', this.#role, this.#state, state)
+    this.#state = state
+  }
+
+  // Receiving.
+
+  #onData = (chunk: Buffer): void => {
+    if (this.#readingStopped) return
+    this.#lastHeardAt = Date.now()
+    const frames = this.#decoder.push(chunk)
+    if (frames instanceof WebSocketProtocolError) return this.#fail(frames)
+    for (let i = 0; i < frames.length && !this.#readingStopped; i++) this.#onFrame(frames[i])
+    this.#flushPong()
+    const failure = this.#decoder.failure
+    if (failure && !this.#readingStopped) {
+      if (this.#inflating) this.#deferredFailure = failure
+      else this.#fail(failure)
+    }
+  }
+
+  #onFrame(frame: Frame): void {
+    // Messages stay in order behind one being inflated; only pings and pongs go ahead.
+    if (this.#inflating && frame.opcode !== Opcode.Ping && frame.opcode !== Opcode.Pong) {
+      this.#deferred.push(frame)
+      return
+    }
+    switch (frame.opcode) {
+      case Opcode.Ping:
+        return this.#onPing(frame.payload)
+      case Opcode.Pong:
+        return this.#onPong(frame.payload)
+      case Opcode.Close:
+        return this.#onClose(frame.payload)
+      default:
+        return this.#onDataFrame(frame)
+    }
+  }
+
+  #onDataFrame(frame: Frame): void {
+    if (frame.opcode !== Opcode.Continuation) {
+      this.#messageBinary = frame.opcode === Opcode.Binary
+      this.#messageCompressed = frame.rsv1
+      if (frame.fin && !frame.rsv1) return this.#deliver(frame.payload, this.#messageBinary)
+    }
+    this.#fragments.push(frame.payload)
+    if (!frame.fin) return
+    const fragments = this.#fragments
+    this.#fragments = []
+    if (this.#messageCompressed) return this.#inflate(fragments, this.#messageBinary)
+    this.#deliver(fragments.length === 1 ? fragments[0] : Buffer.concat(fragments), this.#messageBinary)
+  }
+
+  #deliver(data: Uint8Array, binary: boolean): void {
+    if (this.#state === 'closed') return
+    this.emit('message', toBuffer(data), binary)
+  }
+
+  #inflate(fragments: Uint8Array[], binary: boolean): void {
+    this.#inflating = true
+    this.#socket.pause()
+    const utf8 = binary ? null : new Utf8Validator(isUtf8)
+    this.#inflater!.inflate(fragments, this.#settings.maxPayloadBytes, utf8).then((result) => {
+      this.#inflating = false
+      if (this.#state === 'closed') return
+      if (result instanceof WebSocketProtocolError) return this.#fail(result)
+      if (utf8 && !utf8.end()) {
+        return this.#fail(
+          new WebSocketProtocolError(
+            'ws-invalid-utf8',
+            CloseCode.InvalidPayload,
+            'a compressed text message ends inside a UTF-8 sequence',
+          ),
+        )
+      }
+      this.#deliver(result, binary)
+      this.#replayDeferred()
+    })
+  }
+
+  #replayDeferred(): void {
+    const frames = this.#deferred
+    this.#deferred = []
+    for (let i = 0; i < frames.length; i++) {
+      if (this.#readingStopped) return
+      this.#onFrame(frames[i])
+      if (this.#inflating) {
+        this.#deferred = frames.slice(i + 1)
+        return
+      }
+    }
+    if (this.#deferredFailure) return this.#fail(this.#deferredFailure)
+    if (!this.#readingStopped) this.#socket.resume()
+  }
+
+  #onPing(payload: Uint8Array): void {
+    // §5.5.3: answering only the latest of several unanswered pings is allowed, and bounds a flood.
+    if (!this.#closeSent) this.#pongDue = payload
+    if (this.listenerCount('ping') > 0) this.emit('ping', Buffer.from(payload))
+  }
+
+  #flushPong(): void {
+    const payload = this.#pongDue
+    if (payload === null) return
+    this.#pongDue = null
+    if (!this.#closeSent) this.#sender.writeControl(Opcode.Pong, payload)
+  }
+
+  #onPong(payload: Uint8Array): void {
+    this.#pingSentAt = 0
+    if (this.listenerCount('pong') > 0) this.emit('pong', Buffer.from(payload))
+  }
+
+  #onClose(payload: Uint8Array): void {
+    const body = parseCloseBody(payload)
+    // The decoder has already refused bad close bodies, so this is always a CloseBody here.
+    if (body instanceof WebSocketProtocolError) return this.#fail(body)
+    this.#closeReceived = true
+    this.#readingStopped = true
+    this.#closeCode = body.code
+    this.#closeReason = body.reason
+    // §5.5.1: answer with a close frame echoing the status code.
+    if (!this.#closeSent)
+      this.#sendClose(encodeCloseBody(body.code === CloseCode.NoStatus ? undefined : body.code), false)
+    if (this.#state === 'open') this.#moveTo('closing')
+    // §7.1.1: the server closes the TCP connection first; a client waits for it.
+    if (this.#role === 'server') this.#sender.endWhenFlushed()
+    this.#startCloseTimer()
+  }
+
+  #onEnd = (): void => {
+    // The peer will send no more; without its close frame this ends as 1006.
+    this.#readingStopped = true
+    this.#socket.end()
+  }
+
+  #onSocketClose = (): void => {
+    if (this.#closeTimer) clearTimeout(this.#closeTimer)
+    if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer)
+    this.#readingStopped = true
+    this.#sender.discard()
+    this.#inflater?.close()
+    this.#deflater?.close()
+    const wasClean = this.#closeSent && this.#closeReceived
+    // Without the peer's close frame the code is 1006, unless we failed the connection and know why.
+    if (!this.#closeReceived && !this.#failed) {
+      this.#closeCode = CloseCode.Abnormal
+      if (this.#closeReason !== 'ping timeout') this.#closeReason = ''
+    }
+    this.#moveTo('closed')
+    this.emit('close', this.#closeCode, this.#closeReason, wasClean)
+  }
+
+  // Failing (§7.1.7): send a close frame with the violation's code, then drop the TCP connection.
+
+  #fail(error: WebSocketProtocolError): void {
+    if (this.#state === 'closed' || this.#readingStopped) return
+    log('%s: failing with %d (%s): %s', this.#role, error.closeCode, error.code, error.message)
+    this.#readingStopped = true
+    this.#failed = true
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+    if (!this.#closeSent) {
+      this.#closeCode = error.closeCode
+      this.#closeReason = error.message.slice(0, maxCloseReasonBytes)
+      this.#sender.discard()
+      this.#sendClose(encodeCloseBody(error.closeCode, shortReason(error.message)), true)
+    }
+    if (this.#state === 'open') this.#moveTo('closing')
+    this.#sender.endWhenFlushed()
+    this.#startCloseTimer()
+  }
+
+  #sendClose(body: Uint8Array, immediately: boolean): void {
+    this.#closeSent = true
+    if (immediately) return this.#sender.writeControl(Opcode.Close, body)
+    if (this.#outboundPending > 0)
+      this.#enqueueOrdered(body.length, () => this.#sender.writeFrame(true, false, Opcode.Close, body))
+    else this.#sender.writeFrame(true, false, Opcode.Close, body)
+  }
+
+  #startCloseTimer(): void {
+    if (this.#closeTimer !== null) return
+    this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#settings.closeTimeoutMs)
+    this.#closeTimer.unref()
+  }
+
+  // Sending.
+
+  #sendControl(opcode: number, payload: Uint8Array): void {
+    if (payload.length > maxControlPayloadBytes) {
+      throw rangeError(
+        'ws-control-payload-too-long',
+        `a control payload of ${payload.length} bytes (at most 125)`,
+      )
+    }
+    if (this.#state !== 'open' || this.#closeSent) return
+    this.#sender.writeControl(opcode, payload)
+  }
+
+  // Keeps messages in order when some of them wait for zlib.
+  #sendInOrder(payload: Uint8Array, fin: boolean, opcode: number, compress: boolean): void {
+    const deflater = this.#deflater
+    if (!compress || deflater === null) {
+      this.#enqueueOrdered(payload.length, () => this.#sender.writeFrame(fin, false, opcode, payload))
+      return
+    }
+    this.#outboundPending++
+    this.#outboundPendingBytes += payload.length
+    this.#outboundChain = this.#outboundChain.then(async () => {
+      let compressed: Buffer
+      try {
+        compressed = await deflater.deflate(payload)
+      } catch (error) {
+        this.#outboundPending--
+        this.#outboundPendingBytes -= payload.length
+        return this.#fail(
+          new WebSocketProtocolError('ws-inflate-failed', CloseCode.InternalError, String(error)),
+        )
+      }
+      this.#outboundPending--
+      this.#outboundPendingBytes -= payload.length
+      if (this.#state !== 'closed') this.#sender.writeFrame(true, true, opcode, compressed)
+      this.#checkDrain()
+    })
+  }
+
+  #enqueueOrdered(bytes: number, write: () => void): void {
+    this.#outboundPending++
+    this.#outboundPendingBytes += bytes
+    this.#outboundChain = this.#outboundChain.then(() => {
+      this.#outboundPending--
+      this.#outboundPendingBytes -= bytes
+      if (this.#state !== 'closed') write()
+    })
+  }
+
+  // A single message larger than the limit is allowed through; a backlog that grows past it is not.
+  #afterSend(bufferedBefore: number): boolean {
+    const buffered = this.bufferedAmount
+    if (bufferedBefore > 0 && buffered > this.#settings.maxBufferedBytes) {
+      this.#fail(
+        new WebSocketProtocolError('ws-send-queue-full', CloseCode.PolicyViolation, 'send queue full'),
+      )
+      return false
+    }
+    if (buffered < this.#settings.highWaterMarkBytes) return true
+    this.#needDrain = true
+    return false
+  }
+
+  #checkDrain(): void {
+    if (
+      this.#needDrain &&
+      this.#state === 'open' &&
+      this.bufferedAmount < this.#settings.highWaterMarkBytes
+    ) {
+      this.#needDrain = false
+      this.emit('drain')
+    }
+  }
+
+  // Keepalive: a peer heard from within the interval is not pinged; one silent for interval + timeout is cut.
+
+  #scheduleKeepalive(delayMs: number): void {
+    if (this.#settings.pingIntervalMs <= 0) return
+    this.#keepaliveTimer = setTimeout(this.#onKeepalive, delayMs)
+    this.#keepaliveTimer.unref()
+  }
+
+  #onKeepalive = (): void => {
+    if (this.#state !== 'open') return
+    const now = Date.now()
+    const { pingIntervalMs, pingTimeoutMs } = this.#settings
+    if (this.#pingSentAt > 0 && this.#lastHeardAt < this.#pingSentAt) {
+      const waited = now - this.#pingSentAt
+      if (waited < pingTimeoutMs) return this.#scheduleKeepalive(pingTimeoutMs - waited)
+      log('%s: no answer to a ping in %d ms', this.#role, waited)
+      this.#closeReason = 'ping timeout'
+      this.#socket.destroy()
+      return
+    }
+    this.#pingSentAt = 0
+    const idle = now - this.#lastHeardAt
+    if (idle < pingIntervalMs) return this.#scheduleKeepalive(pingIntervalMs - idle)
+    this.#pingSentAt = now
+    this.#sender.writeControl(Opcode.Ping, empty)
+    this.#scheduleKeepalive(pingTimeoutMs)
+  }
+}
+
+function toPayload(data: string | Uint8Array | ArrayBuffer): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data)
+  if (data instanceof Uint8Array) return data
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  if (ArrayBuffer.isView(data)) {
+    const view = data as ArrayBufferView
+    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+  }
+  throw typeError('ws-send-type', 'send takes a string, an ArrayBuffer or a typed array')
+}
+
+// A close reason must fit in 123 bytes of UTF-8; our details are ASCII.
+function shortReason(detail: string): string {
+  return detail.length <= maxCloseReasonBytes ? detail : detail.slice(0, maxCloseReasonBytes)
+}

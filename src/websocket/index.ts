@@ -1,0 +1,12 @@
+// switchboard/websocket: our RFC 6455 + RFC 7692 engine, server and client.
+export { computeAcceptKey } from './accept-key.js'
+export * from './client.js'
+export { CloseCode, isValidWireCloseCode } from './codec/close-code.js'
+export type { DeflateParams } from './codec/deflate-offer.js'
+export { Opcode } from './codec/frame.js'
+export { HandshakeError } from './codec/handshake.js'
+export { WebSocketProtocolError } from './codec/protocol-error.js'
+export * from './connection.js'
+export * from './options.js'
+export * from './prepared-message.js'
+export * from './server.js'

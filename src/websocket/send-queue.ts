@@ -1,0 +1,131 @@
+// Writes frames to a socket with our own queue above the kernel's, so control frames can overtake queued
+// data (RFC 6455 §5.4 lets them go between frames) and a reader that stops reading costs bounded memory.
+import type { Socket } from 'node:net'
+import { frameHeaderBytes, writeFrameHeader } from './codec/frame.js'
+import { applyMask } from './codec/mask.js'
+
+// Below this payload size a frame is copied into one buffer with its header: one write beats two.
+const copyBelowBytes = 4096
+// How much we let sit in the socket's own buffer before holding frames in our queue instead.
+const socketBudgetBytes = 64 * 1024
+
+/** Supplies fresh 4-byte masking keys; only clients mask. */
+export type MaskSource = () => Uint8Array
+
+/**
+ * The outbound side of one connection. Data frames go straight to the socket while it keeps up, and into
+ * `#queue` when it does not; `writeControl` always goes straight to the socket, ahead of the queue.
+ */
+export class SendQueue {
+  readonly #socket: Socket
+  readonly #nextMask: MaskSource | null
+  #queue: Buffer[] = []
+  #queuedBytes = 0
+  #waitingForDrain = false
+  #endWhenFlushed = false
+  /** Called each time the socket has taken everything we held back. */
+  onFlushed: () => void = () => {}
+
+  constructor(socket: Socket, nextMask: MaskSource | null) {
+    this.#socket = socket
+    this.#nextMask = nextMask
+    socket.on('drain', () => this.#flush())
+  }
+
+  /** Bytes accepted but not yet handed to the kernel: ours plus the socket's. */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + this.#socket.writableLength
+  }
+
+  /** Sends a data frame; the payload is not copied when it is large and we are the server. */
+  writeFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array): void {
+    const mask = this.#nextMask?.()
+    const headerBytes = frameHeaderBytes(payload.length, mask !== undefined)
+    if (mask || payload.length < copyBelowBytes) {
+      const frame = Buffer.allocUnsafe(headerBytes + payload.length)
+      const start = writeFrameHeader(frame, 0, fin, rsv1, opcode, payload.length, mask)
+      if (mask) applyMask(payload, frame.subarray(start), mask)
+      else frame.set(payload, start)
+      this.#push(frame)
+      return
+    }
+    const header = Buffer.allocUnsafe(headerBytes)
+    writeFrameHeader(header, 0, fin, rsv1, opcode, payload.length)
+    this.#push(header, toBuffer(payload))
+  }
+
+  /** Sends bytes that already form whole frames (a prepared broadcast frame shared by many sockets). */
+  writeEncoded(chunks: readonly Buffer[]): void {
+    if (chunks.length === 1) this.#push(chunks[0])
+    else this.#push(chunks[0], chunks[1])
+  }
+
+  /** Sends a control frame at once, ahead of any queued data. */
+  writeControl(opcode: number, payload: Uint8Array, onWritten?: () => void): void {
+    const mask = this.#nextMask?.()
+    const frame = Buffer.allocUnsafe(frameHeaderBytes(payload.length, mask !== undefined) + payload.length)
+    const start = writeFrameHeader(frame, 0, true, false, opcode, payload.length, mask)
+    if (mask) applyMask(payload, frame.subarray(start), mask)
+    else frame.set(payload, start)
+    if (!this.#socket.writable) return
+    this.#socket.write(frame, onWritten ? () => onWritten() : undefined)
+  }
+
+  /** Ends the socket (a TCP FIN) once everything queued has been handed to it. */
+  endWhenFlushed(): void {
+    if (this.#queue.length === 0) this.#socket.end()
+    else this.#endWhenFlushed = true
+  }
+
+  /** Drops everything still queued (the connection is going away). */
+  discard(): void {
+    this.#queue = []
+    this.#queuedBytes = 0
+  }
+
+  #push(first: Buffer, second?: Buffer): void {
+    const socket = this.#socket
+    if (this.#queue.length === 0 && socket.writableLength < socketBudgetBytes) {
+      if (second === undefined) {
+        socket.write(first)
+        return
+      }
+      socket.cork()
+      socket.write(first)
+      socket.write(second)
+      socket.uncork()
+      return
+    }
+    this.#queue.push(first)
+    this.#queuedBytes += first.length
+    if (second !== undefined) {
+      this.#queue.push(second)
+      this.#queuedBytes += second.length
+    }
+    this.#waitingForDrain = true
+  }
+
+  #flush(): void {
+    if (!this.#waitingForDrain) return
+    const socket = this.#socket
+    let i = 0
+    socket.cork()
+    while (i < this.#queue.length && socket.writableLength < socketBudgetBytes && socket.writable) {
+      const chunk = this.#queue[i++]
+      this.#queuedBytes -= chunk.length
+      socket.write(chunk)
+    }
+    socket.uncork()
+    this.#queue = i === this.#queue.length ? [] : this.#queue.slice(i)
+    if (this.#queue.length === 0) {
+      this.#waitingForDrain = false
+      if (this.#endWhenFlushed) socket.end()
+      this.onFlushed()
+    }
+  }
+}
+
+/** A view of the same memory as a Buffer, without copying. */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}

@@ -1,0 +1,296 @@
+// The WebSocket server side of the opening handshake (RFC 6455 §4.2, RFC 7692 §5): attaches to any
+// http/https server's `upgrade` event, routed by path, or listens on its own.
+import { EventEmitter } from 'node:events'
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { debuglog } from 'node:util'
+import { computeAcceptKey } from './accept-key.js'
+import { CloseCode } from './codec/close-code.js'
+import { acceptDeflateOffer, parseExtensions } from './codec/deflate-offer.js'
+import {
+  type ClientHandshake,
+  formatRejection,
+  formatUpgradeResponse,
+  HandshakeError,
+  parseUpgradeRequest,
+} from './codec/handshake.js'
+import { WebSocketConnection } from './connection.js'
+import {
+  type ConnectionSettings,
+  type DeflateSettings,
+  resolveSettings,
+  websocketDefaults,
+} from './options.js'
+import { routeUpgrades } from './upgrade-router.js'
+
+const log = debuglog('switchboard:ws')
+
+/** How a refused handshake is answered. */
+export interface Refusal {
+  /** HTTP status. @default 403 */
+  status?: number
+  message?: string
+  headers?: Record<string, string>
+}
+
+/** Server options; every connection setting may be given here too. */
+export interface WebSocketServerOptions extends Partial<ConnectionSettings> {
+  /** An http or https server to attach to; without one, `listen` starts our own. */
+  server?: HttpServer | HttpsServer
+  /** Only upgrades to this path are ours (query strings ignored); others are left to other endpoints. */
+  path?: string
+  /** Time from the upgrade request to the 101 answer, hooks included. @default 10000 */
+  handshakeTimeoutMs?: number
+  /** permessage-deflate: false, true for defaults, or settings. @default false */
+  perMessageDeflate?: boolean | DeflateSettings
+  /** Subprotocols we speak, in our order of preference; the client's first one we speak is chosen. */
+  protocols?: string[]
+  /** Picks the subprotocol from the client's list; returning null or undefined selects none. */
+  selectProtocol?: (
+    offered: string[],
+    request: IncomingMessage,
+  ) => string | null | undefined | Promise<string | null | undefined>
+  /** Accepts (true) or refuses (false, or a Refusal with a status) an upgrade request. */
+  authorize?: (request: IncomingMessage) => boolean | Refusal | Promise<boolean | Refusal>
+  /** Origins allowed to open a connection; absent means any. Requests without Origin are not browsers and pass. */
+  allowedOrigins?: string[]
+}
+
+interface Acceptance {
+  handshake: ClientHandshake
+  protocol: string
+  extensions: string
+  deflate: ReturnType<typeof acceptDeflateOffer>
+}
+
+/** Events of a server. */
+export interface WebSocketServerEvents {
+  connection: [connection: WebSocketConnection, request: IncomingMessage]
+  /** A handshake that was refused, with the reason; the client got the HTTP answer already. */
+  rejected: [error: HandshakeError, request: IncomingMessage]
+  close: []
+}
+
+/** Accepts WebSocket connections; every open one is in `clients`. */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  readonly clients = new Set<WebSocketConnection>()
+  readonly #options: WebSocketServerOptions
+  readonly #settings: ConnectionSettings
+  readonly #deflate: DeflateSettings | null
+  #http: HttpServer | HttpsServer | null
+  #ownsHttp = false
+  #detach: (() => void) | null = null
+  #closing = false
+
+  constructor(options: WebSocketServerOptions = {}) {
+    super()
+    this.#options = options
+    this.#settings = resolveSettings(options)
+    const deflate = options.perMessageDeflate ?? false
+    this.#deflate = deflate === false ? null : deflate === true ? {} : deflate
+    this.#http = options.server ?? null
+    if (this.#http) this.#attach(this.#http)
+  }
+
+  /** Starts an HTTP server of our own (answering plain requests with 426) and resolves with its address. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    if (this.#http) throw new Error('this server is attached to an HTTP server already')
+    const timeout = this.#options.handshakeTimeoutMs ?? websocketDefaults.handshakeTimeoutMs
+    const http = createServer(
+      {
+        headersTimeout: timeout,
+        requestTimeout: timeout,
+        connectionsCheckingInterval: Math.min(timeout, 1000),
+      },
+      (_req, res) => {
+        res.writeHead(426, {
+          'Content-Type': 'application/json',
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+        })
+        res.end(
+          JSON.stringify({ code: 'ws-upgrade-required', message: 'this endpoint speaks WebSocket only' }),
+        )
+      },
+    )
+    this.#http = http
+    this.#ownsHttp = true
+    this.#attach(http)
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject)
+      http.listen(port, host, () => {
+        http.off('error', reject)
+        resolve()
+      })
+    })
+    return http.address() as AddressInfo
+  }
+
+  /** The address of the HTTP server we listen on or are attached to. */
+  address(): AddressInfo | null {
+    const address = this.#http?.address()
+    return address && typeof address === 'object' ? address : null
+  }
+
+  /**
+   * Takes over an upgrade request directly (for servers that route upgrades themselves).
+   * Always answers it: with 101 and a `connection` event, or an HTTP error.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    void this.#handshake(request, socket, head)
+  }
+
+  /** Closes every connection with 1001 and stops accepting; resolves when all are closed. */
+  async close(code: number = CloseCode.GoingAway, reason = 'server stopping'): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
+    this.#detach?.()
+    const closed = [...this.clients].map(
+      (client) =>
+        new Promise<void>((resolve) => {
+          client.once('close', () => resolve())
+          client.close(code, reason)
+        }),
+    )
+    if (this.#ownsHttp && this.#http) {
+      const http = this.#http
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+    }
+    await Promise.all(closed)
+    this.emit('close')
+  }
+
+  #attach(http: HttpServer | HttpsServer): void {
+    this.#detach = routeUpgrades(http, this.#options.path, (request, socket, head) =>
+      this.handleUpgrade(request, socket, head),
+    )
+  }
+
+  async #handshake(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const onError = (error: Error) => log('handshake socket error: %s', error.message)
+    socket.on('error', onError)
+    const timeoutMs = this.#options.handshakeTimeoutMs ?? websocketDefaults.handshakeTimeoutMs
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      this.#reject(
+        socket,
+        request,
+        new HandshakeError('ws-handshake-timeout', 408, `no handshake within ${timeoutMs} ms`),
+      )
+    }, timeoutMs)
+    try {
+      const answer = await this.#decide(request)
+      if (timedOut || socket.destroyed) return
+      if (answer instanceof HandshakeError) return this.#reject(socket, request, answer)
+      if (this.#closing) {
+        return this.#reject(
+          socket,
+          request,
+          new HandshakeError('ws-handshake-refused', 503, 'the server is stopping'),
+        )
+      }
+      this.#accept(request, socket, head, answer)
+    } catch (error) {
+      if (!timedOut && !socket.destroyed) {
+        log('handshake hook failed: %s', error)
+        this.#reject(
+          socket,
+          request,
+          new HandshakeError('ws-handshake-refused', 500, 'the server failed to decide on the upgrade'),
+        )
+      }
+    } finally {
+      clearTimeout(timer)
+      socket.off('error', onError)
+    }
+  }
+
+  async #decide(request: IncomingMessage): Promise<HandshakeError | Acceptance> {
+    const handshake = parseUpgradeRequest(request)
+    if (handshake instanceof HandshakeError) return handshake
+    const { allowedOrigins, authorize } = this.#options
+    if (allowedOrigins && handshake.origin !== undefined && !allowedOrigins.includes(handshake.origin)) {
+      return new HandshakeError('ws-handshake-origin', 403, `origin ${handshake.origin} is not allowed`)
+    }
+    if (authorize) {
+      const verdict = await authorize(request)
+      if (verdict !== true) {
+        const refusal = verdict === false ? {} : verdict
+        return new HandshakeError(
+          'ws-handshake-refused',
+          refusal.status ?? 403,
+          refusal.message ?? 'the upgrade was refused',
+          refusal.headers,
+        )
+      }
+    }
+    const protocol = await this.#chooseProtocol(handshake.protocols, request)
+    if (protocol === null) {
+      return new HandshakeError(
+        'ws-handshake-protocol',
+        500,
+        'selectProtocol chose a protocol the client did not offer',
+      )
+    }
+    let deflate: ReturnType<typeof acceptDeflateOffer> = null
+    if (this.#deflate && handshake.extensions) {
+      // RFC 7692 §5: an offer we cannot parse or honour is declined and the connection goes on uncompressed.
+      const offers = parseExtensions(handshake.extensions)
+      if (offers) deflate = acceptDeflateOffer(offers, this.#deflate)
+    }
+    return { handshake, protocol, extensions: deflate?.response ?? '', deflate }
+  }
+
+  // '' selects none; null means the hook broke the rules.
+  async #chooseProtocol(offered: string[], request: IncomingMessage): Promise<string | null> {
+    const { selectProtocol, protocols } = this.#options
+    if (offered.length === 0) return ''
+    if (selectProtocol) {
+      const chosen = await selectProtocol(offered, request)
+      if (chosen === null || chosen === undefined || chosen === '') return ''
+      return offered.includes(chosen) ? chosen : null
+    }
+    if (protocols) return offered.find((p) => protocols.includes(p)) ?? ''
+    // Deviation: like `ws`, with no preference configured the client's first choice is accepted.
+    return offered[0]
+  }
+
+  #accept(request: IncomingMessage, socket: Socket, head: Buffer, answer: Acceptance): void {
+    socket.write(
+      formatUpgradeResponse(computeAcceptKey(answer.handshake.key), answer.protocol, answer.extensions),
+    )
+    const deflate = answer.deflate && {
+      params: answer.deflate.params,
+      thresholdBytes: this.#deflate?.thresholdBytes ?? websocketDefaults.deflateThresholdBytes,
+      level: this.#deflate?.level ?? websocketDefaults.deflateLevel,
+    }
+    const connection = new WebSocketConnection(
+      socket,
+      {
+        role: 'server',
+        settings: this.#settings,
+        protocol: answer.protocol,
+        extensions: answer.extensions,
+        deflate,
+        nextMask: null,
+      },
+      head,
+    )
+    this.clients.add(connection)
+    connection.once('close', () => this.clients.delete(connection))
+    this.emit('connection', connection, request)
+  }
+
+  #reject(socket: Socket, request: IncomingMessage, error: HandshakeError): void {
+    log('refusing upgrade: %d %s', error.httpStatus, error.message)
+    if (socket.writable) {
+      socket.once('finish', () => socket.destroy())
+      socket.end(formatRejection(error))
+    } else {
+      socket.destroy()
+    }
+    if (this.listenerCount('rejected') > 0) this.emit('rejected', error, request)
+  }
+}
