@@ -21,8 +21,10 @@ import { FrameDecoder } from './codec/frame-decoder.js'
 import { WebSocketProtocolError } from './codec/protocol-error.js'
 import { Utf8Validator } from './codec/utf8.js'
 import { MessageDeflater, MessageInflater } from './inflate.js'
+import { Keepalive } from './keepalive.js'
 import type { ConnectionSettings } from './options.js'
 import type { PreparedMessage } from './prepared-message.js'
+import { Outbound } from './outbound.js'
 import { type MaskSource, SendQueue, toBuffer } from './send-queue.js'
 
 const log = debuglog('switchboard:ws')
@@ -81,7 +83,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   readonly #socket: Socket
   readonly #settings: ConnectionSettings
   readonly #decoder: FrameDecoder
-  readonly #sender: SendQueue
+  readonly #outbound: Outbound
+  readonly #keepalive: Keepalive
   #state: ConnectionState = 'open'
   // Incoming messages.
   #fragments: Uint8Array[] = []
@@ -91,16 +94,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #pongDue: Uint8Array | null = null
   // permessage-deflate, when negotiated.
   readonly #inflater: MessageInflater | null
-  readonly #deflater: MessageDeflater | null
-  readonly #deflateThresholdBytes: number
   #inflating = false
   #deferred: Frame[] = []
   #deferredFailure: WebSocketProtocolError | null = null
-  #outboundChain: Promise<void> = Promise.resolve()
-  #outboundPending = 0
-  #outboundPendingBytes = 0
   #sendingFragments = false
-  #needDrain = false
   // Closing.
   #closeSent = false
   #closeReceived = false
@@ -108,10 +105,6 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #closeReason = ''
   #closeTimer: NodeJS.Timeout | null = null
   #failed = false
-  // Keepalive.
-  #lastHeardAt = Date.now()
-  #pingSentAt = 0
-  #keepaliveTimer: NodeJS.Timeout | null = null
 
   constructor(socket: Socket, init: ConnectionInit, head?: Buffer) {
     super()
@@ -128,32 +121,43 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       compression: deflate !== null,
       utf8Check: isUtf8,
     })
-    this.#sender = new SendQueue(socket, init.nextMask)
-    this.#sender.onFlushed = () => this.#checkDrain()
+    let deflater: MessageDeflater | null = null
     if (deflate) {
       const { params } = deflate
       const ours = init.role === 'server' ? 'server' : 'client'
       const theirs = init.role === 'server' ? 'client' : 'server'
       this.#inflater = new MessageInflater(params[`${theirs}NoContextTakeover`])
-      this.#deflater = new MessageDeflater(
+      deflater = new MessageDeflater(
         params[`${ours}MaxWindowBits`],
         params[`${ours}NoContextTakeover`],
         deflate.level,
       )
     } else {
       this.#inflater = null
-      this.#deflater = null
     }
-    this.#deflateThresholdBytes = deflate?.thresholdBytes ?? 0
+    this.#outbound = new Outbound(
+      new SendQueue(socket, init.nextMask),
+      deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 },
+      init.settings,
+      (error) => this.#fail(error),
+    )
+    this.#outbound.onDrain = () => {
+      if (this.#state === 'open') this.emit('drain')
+    }
+    this.#keepalive = new Keepalive(
+      init.settings.pingIntervalMs,
+      init.settings.pingTimeoutMs,
+      () => this.#outbound.sendControl(Opcode.Ping, empty),
+      (silentMs) => this.#onPingTimeout(silentMs),
+    )
     socket.setNoDelay(true)
     socket.setTimeout(0)
     socket.on('data', this.#onData)
     socket.on('end', this.#onEnd)
     socket.on('close', this.#onSocketClose)
-    socket.on('drain', () => this.#checkDrain())
+    socket.on('drain', () => this.#outbound.checkDrain())
     // Socket errors are always followed by 'close', which reports 1006.
     socket.on('error', (error) => log('socket error: %s', error.message))
-    this.#scheduleKeepalive(init.settings.pingIntervalMs)
     if (head && head.length > 0) this.#onData(head)
   }
 
@@ -164,7 +168,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   /** Bytes accepted by `send` but not yet handed to the kernel, including messages being compressed. */
   get bufferedAmount(): number {
-    return this.#sender.bufferedAmount + this.#outboundPendingBytes
+    return this.#outbound.bufferedAmount
   }
 
   /** The peer's address as the socket reports it. */
@@ -184,17 +188,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     const fin = options.fin ?? true
     const opcode = this.#sendingFragments ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text
     this.#sendingFragments = !fin
-    // Fragmented messages are sent uncompressed, which RFC 7692 §6 allows per message.
-    const compress =
-      this.#deflater !== null &&
-      options.compress !== false &&
-      fin &&
-      opcode !== Opcode.Continuation &&
-      payload.length >= this.#deflateThresholdBytes
-    const before = this.bufferedAmount
-    if (compress || this.#outboundPending > 0) this.#sendInOrder(payload, fin, opcode, compress)
-    else this.#sender.writeFrame(fin, false, opcode, payload)
-    return this.#afterSend(before)
+    return this.#outbound.send(payload, opcode, fin, options.compress !== false)
   }
 
   /** Sends a message framed once by `prepareMessage`, without framing or copying it again. */
@@ -204,13 +198,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       throw typeError('ws-send-interleaved', 'a fragmented message is still being sent')
     if (this.#role === 'client')
       return this.send(message.payload, { binary: message.binary, compress: false })
-    const before = this.bufferedAmount
-    if (this.#outboundPending > 0) {
-      this.#enqueueOrdered(message.byteLength, () => this.#sender.writeEncoded(message.chunks))
-    } else {
-      this.#sender.writeEncoded(message.chunks)
-    }
-    return this.#afterSend(before)
+    return this.#outbound.sendEncoded(message.chunks, message.byteLength)
   }
 
   /** Sends a ping; the answer arrives as a `pong` event. */
@@ -275,7 +263,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   #onData = (chunk: Buffer): void => {
     if (this.#readingStopped) return
-    this.#lastHeardAt = Date.now()
+    this.#keepalive.heard(Date.now())
     const frames = this.#decoder.push(chunk)
     if (frames instanceof WebSocketProtocolError) return this.#fail(frames)
     for (let i = 0; i < frames.length && !this.#readingStopped; i++) this.#onFrame(frames[i])
@@ -371,11 +359,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     const payload = this.#pongDue
     if (payload === null) return
     this.#pongDue = null
-    if (!this.#closeSent) this.#sender.writeControl(Opcode.Pong, payload)
+    if (!this.#closeSent) this.#outbound.sendControl(Opcode.Pong, payload)
   }
 
   #onPong(payload: Uint8Array): void {
-    this.#pingSentAt = 0
     if (this.listenerCount('pong') > 0) this.emit('pong', Buffer.from(payload))
   }
 
@@ -392,7 +379,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       this.#sendClose(encodeCloseBody(body.code === CloseCode.NoStatus ? undefined : body.code), false)
     if (this.#state === 'open') this.#moveTo('closing')
     // §7.1.1: the server closes the TCP connection first; a client waits for it.
-    if (this.#role === 'server') this.#sender.endWhenFlushed()
+    if (this.#role === 'server') this.#outbound.endWhenFlushed()
     this.#startCloseTimer()
   }
 
@@ -404,11 +391,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   #onSocketClose = (): void => {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
-    if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer)
+    this.#keepalive.stop()
     this.#readingStopped = true
-    this.#sender.discard()
+    this.#outbound.stop()
     this.#inflater?.close()
-    this.#deflater?.close()
     const wasClean = this.#closeSent && this.#closeReceived
     // Without the peer's close frame the code is 1006, unless we failed the connection and know why.
     if (!this.#closeReceived && !this.#failed) {
@@ -430,20 +416,16 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     if (!this.#closeSent) {
       this.#closeCode = error.closeCode
       this.#closeReason = error.message.slice(0, maxCloseReasonBytes)
-      this.#sender.discard()
       this.#sendClose(encodeCloseBody(error.closeCode, shortReason(error.message)), true)
     }
     if (this.#state === 'open') this.#moveTo('closing')
-    this.#sender.endWhenFlushed()
+    this.#outbound.endWhenFlushed()
     this.#startCloseTimer()
   }
 
   #sendClose(body: Uint8Array, immediately: boolean): void {
     this.#closeSent = true
-    if (immediately) return this.#sender.writeControl(Opcode.Close, body)
-    if (this.#outboundPending > 0)
-      this.#enqueueOrdered(body.length, () => this.#sender.writeFrame(true, false, Opcode.Close, body))
-    else this.#sender.writeFrame(true, false, Opcode.Close, body)
+    this.#outbound.sendClose(body, immediately)
   }
 
   #startCloseTimer(): void {
@@ -462,97 +444,14 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       )
     }
     if (this.#state !== 'open' || this.#closeSent) return
-    this.#sender.writeControl(opcode, payload)
+    this.#outbound.sendControl(opcode, payload)
   }
 
-  // Keeps messages in order when some of them wait for zlib.
-  #sendInOrder(payload: Uint8Array, fin: boolean, opcode: number, compress: boolean): void {
-    const deflater = this.#deflater
-    if (!compress || deflater === null) {
-      this.#enqueueOrdered(payload.length, () => this.#sender.writeFrame(fin, false, opcode, payload))
-      return
-    }
-    this.#outboundPending++
-    this.#outboundPendingBytes += payload.length
-    this.#outboundChain = this.#outboundChain.then(async () => {
-      let compressed: Buffer
-      try {
-        compressed = await deflater.deflate(payload)
-      } catch (error) {
-        this.#outboundPending--
-        this.#outboundPendingBytes -= payload.length
-        return this.#fail(
-          new WebSocketProtocolError('ws-inflate-failed', CloseCode.InternalError, String(error)),
-        )
-      }
-      this.#outboundPending--
-      this.#outboundPendingBytes -= payload.length
-      if (this.#state !== 'closed') this.#sender.writeFrame(true, true, opcode, compressed)
-      this.#checkDrain()
-    })
-  }
-
-  #enqueueOrdered(bytes: number, write: () => void): void {
-    this.#outboundPending++
-    this.#outboundPendingBytes += bytes
-    this.#outboundChain = this.#outboundChain.then(() => {
-      this.#outboundPending--
-      this.#outboundPendingBytes -= bytes
-      if (this.#state !== 'closed') write()
-    })
-  }
-
-  // A single message larger than the limit is allowed through; a backlog that grows past it is not.
-  #afterSend(bufferedBefore: number): boolean {
-    const buffered = this.bufferedAmount
-    if (bufferedBefore > 0 && buffered > this.#settings.maxBufferedBytes) {
-      this.#fail(
-        new WebSocketProtocolError('ws-send-queue-full', CloseCode.PolicyViolation, 'send queue full'),
-      )
-      return false
-    }
-    if (buffered < this.#settings.highWaterMarkBytes) return true
-    this.#needDrain = true
-    return false
-  }
-
-  #checkDrain(): void {
-    if (
-      this.#needDrain &&
-      this.#state === 'open' &&
-      this.bufferedAmount < this.#settings.highWaterMarkBytes
-    ) {
-      this.#needDrain = false
-      this.emit('drain')
-    }
-  }
-
-  // Keepalive: a peer heard from within the interval is not pinged; one silent for interval + timeout is cut.
-
-  #scheduleKeepalive(delayMs: number): void {
-    if (this.#settings.pingIntervalMs <= 0) return
-    this.#keepaliveTimer = setTimeout(this.#onKeepalive, delayMs)
-    this.#keepaliveTimer.unref()
-  }
-
-  #onKeepalive = (): void => {
+  #onPingTimeout(silentMs: number): void {
     if (this.#state !== 'open') return
-    const now = Date.now()
-    const { pingIntervalMs, pingTimeoutMs } = this.#settings
-    if (this.#pingSentAt > 0 && this.#lastHeardAt < this.#pingSentAt) {
-      const waited = now - this.#pingSentAt
-      if (waited < pingTimeoutMs) return this.#scheduleKeepalive(pingTimeoutMs - waited)
-      log('%s: no answer to a ping in %d ms', this.#role, waited)
-      this.#closeReason = 'ping timeout'
-      this.#socket.destroy()
-      return
-    }
-    this.#pingSentAt = 0
-    const idle = now - this.#lastHeardAt
-    if (idle < pingIntervalMs) return this.#scheduleKeepalive(pingIntervalMs - idle)
-    this.#pingSentAt = now
-    this.#sender.writeControl(Opcode.Ping, empty)
-    this.#scheduleKeepalive(pingTimeoutMs)
+    log('%s: silent for %d ms after a ping', this.#role, silentMs)
+    this.#closeReason = 'ping timeout'
+    this.#socket.destroy()
   }
 }
 

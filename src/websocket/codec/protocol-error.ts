@@ -18,6 +18,7 @@ export type WsViolation =
   | 'ws-invalid-close-code'
   | 'ws-close-body-too-short'
   | 'ws-inflate-failed'
+  | 'ws-deflate-failed'
   | 'ws-send-queue-full'
   | 'ws-ping-timeout'
   | 'ws-close-timeout'
