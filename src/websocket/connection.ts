@@ -1,9 +1,3 @@
-// One established WebSocket connection, server or client side: message assembly, the close handshake
-// (RFC 6455 §5.5, §7), automatic pongs, the keepalive, and permessage-deflate (RFC 7692 §6).
-//
-//   open ──close() / peer's close / failure──▶ closing ──TCP closed──▶ closed
-//     └──────────── TCP lost, terminate(), ping timeout ──────────────▲
-import { isUtf8 } from 'node:buffer'
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { debuglog } from 'node:util'
@@ -16,16 +10,15 @@ import {
   parseCloseBody,
 } from './codec/close-code.js'
 import type { DeflateParams } from './codec/deflate-offer.js'
-import { type Frame, maxControlPayloadBytes, Opcode } from './codec/frame.js'
-import { FrameDecoder } from './codec/frame-decoder.js'
+import { maxControlPayloadBytes, Opcode } from './codec/frame.js'
 import { WebSocketProtocolError } from './codec/protocol-error.js'
-import { Utf8Validator } from './codec/utf8.js'
+import { Inbound } from './inbound.js'
 import { MessageDeflater, MessageInflater } from './inflate.js'
 import { Keepalive } from './keepalive.js'
 import type { ConnectionSettings } from './options.js'
 import type { PreparedMessage } from './prepared-message.js'
 import { Outbound } from './outbound.js'
-import { type MaskSource, SendQueue, toBuffer } from './send-queue.js'
+import { type MaskSource, SendQueue } from './send-queue.js'
 
 const log = debuglog('switchboard:ws')
 
@@ -82,21 +75,13 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   readonly #role: 'server' | 'client'
   readonly #socket: Socket
   readonly #settings: ConnectionSettings
-  readonly #decoder: FrameDecoder
+  readonly #inbound: Inbound
   readonly #outbound: Outbound
   readonly #keepalive: Keepalive
   #state: ConnectionState = 'open'
-  // Incoming messages.
-  #fragments: Uint8Array[] = []
-  #messageBinary = false
-  #messageCompressed = false
   #readingStopped = false
+  #pausedByUser = false
   #pongDue: Uint8Array | null = null
-  // permessage-deflate, when negotiated.
-  readonly #inflater: MessageInflater | null
-  #inflating = false
-  #deferred: Frame[] = []
-  #deferredFailure: WebSocketProtocolError | null = null
   #sendingFragments = false
   // Closing.
   #closeSent = false
@@ -114,27 +99,38 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     this.protocol = init.protocol
     this.extensions = init.extensions
     const deflate = init.deflate
-    this.#decoder = new FrameDecoder({
-      role: init.role,
-      maxPayloadBytes: init.settings.maxPayloadBytes,
-      maxFragments: init.settings.maxFragments,
-      compression: deflate !== null,
-      utf8Check: isUtf8,
-    })
     let deflater: MessageDeflater | null = null
+    let inflater: MessageInflater | null = null
     if (deflate) {
       const { params } = deflate
       const ours = init.role === 'server' ? 'server' : 'client'
       const theirs = init.role === 'server' ? 'client' : 'server'
-      this.#inflater = new MessageInflater(params[`${theirs}NoContextTakeover`])
+      inflater = new MessageInflater(params[`${theirs}NoContextTakeover`])
       deflater = new MessageDeflater(
         params[`${ours}MaxWindowBits`],
         params[`${ours}NoContextTakeover`],
         deflate.level,
       )
-    } else {
-      this.#inflater = null
     }
+    const decoder = {
+      role: init.role,
+      maxPayloadBytes: init.settings.maxPayloadBytes,
+      maxFragments: init.settings.maxFragments,
+      compression: deflate !== null,
+    }
+    this.#inbound = new Inbound(decoder, inflater, {
+      onMessage: (data, binary) => {
+        if (this.#state !== 'closed') this.emit('message', data, binary)
+      },
+      onPing: (payload) => this.#onPing(payload),
+      onPong: (payload) => this.#onPong(payload),
+      onClose: (payload) => this.#onClose(payload),
+      onFailure: (error) => this.#fail(error),
+      setReading: (reading) => {
+        if (!reading) socket.pause()
+        else if (!this.#pausedByUser) socket.resume()
+      },
+    })
     this.#outbound = new Outbound(
       new SendQueue(socket, init.nextMask),
       deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 },
@@ -243,12 +239,14 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   /** Stops reading from the socket; the peer's writes back up (TCP flow control). */
   pause(): void {
+    this.#pausedByUser = true
     this.#socket.pause()
   }
 
   /** Resumes reading after `pause`. */
   resume(): void {
-    if (!this.#inflating) this.#socket.resume()
+    this.#pausedByUser = false
+    if (!this.#inbound.inflating) this.#socket.resume()
   }
 
   #moveTo(state: ConnectionState): void {
@@ -264,89 +262,13 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #onData = (chunk: Buffer): void => {
     if (this.#readingStopped) return
     this.#keepalive.heard(Date.now())
-    const frames = this.#decoder.push(chunk)
-    if (frames instanceof WebSocketProtocolError) return this.#fail(frames)
-    for (let i = 0; i < frames.length && !this.#readingStopped; i++) this.#onFrame(frames[i])
+    this.#inbound.push(chunk)
     this.#flushPong()
-    const failure = this.#decoder.failure
-    if (failure && !this.#readingStopped) {
-      if (this.#inflating) this.#deferredFailure = failure
-      else this.#fail(failure)
-    }
   }
 
-  #onFrame(frame: Frame): void {
-    // Messages stay in order behind one being inflated; only pings and pongs go ahead.
-    if (this.#inflating && frame.opcode !== Opcode.Ping && frame.opcode !== Opcode.Pong) {
-      this.#deferred.push(frame)
-      return
-    }
-    switch (frame.opcode) {
-      case Opcode.Ping:
-        return this.#onPing(frame.payload)
-      case Opcode.Pong:
-        return this.#onPong(frame.payload)
-      case Opcode.Close:
-        return this.#onClose(frame.payload)
-      default:
-        return this.#onDataFrame(frame)
-    }
-  }
-
-  #onDataFrame(frame: Frame): void {
-    if (frame.opcode !== Opcode.Continuation) {
-      this.#messageBinary = frame.opcode === Opcode.Binary
-      this.#messageCompressed = frame.rsv1
-      if (frame.fin && !frame.rsv1) return this.#deliver(frame.payload, this.#messageBinary)
-    }
-    this.#fragments.push(frame.payload)
-    if (!frame.fin) return
-    const fragments = this.#fragments
-    this.#fragments = []
-    if (this.#messageCompressed) return this.#inflate(fragments, this.#messageBinary)
-    this.#deliver(fragments.length === 1 ? fragments[0] : Buffer.concat(fragments), this.#messageBinary)
-  }
-
-  #deliver(data: Uint8Array, binary: boolean): void {
-    if (this.#state === 'closed') return
-    this.emit('message', toBuffer(data), binary)
-  }
-
-  #inflate(fragments: Uint8Array[], binary: boolean): void {
-    this.#inflating = true
-    this.#socket.pause()
-    const utf8 = binary ? null : new Utf8Validator(isUtf8)
-    this.#inflater!.inflate(fragments, this.#settings.maxPayloadBytes, utf8).then((result) => {
-      this.#inflating = false
-      if (this.#state === 'closed') return
-      if (result instanceof WebSocketProtocolError) return this.#fail(result)
-      if (utf8 && !utf8.end()) {
-        return this.#fail(
-          new WebSocketProtocolError(
-            'ws-invalid-utf8',
-            CloseCode.InvalidPayload,
-            'a compressed text message ends inside a UTF-8 sequence',
-          ),
-        )
-      }
-      this.#deliver(result, binary)
-      this.#replayDeferred()
-    })
-  }
-
-  #replayDeferred(): void {
-    const frames = this.#deferred
-    this.#deferred = []
-    for (let i = 0; i < frames.length; i++) {
-      if (this.#readingStopped) return
-      this.#onFrame(frames[i])
-      if (this.#inflating) {
-        this.#deferred = frames.slice(i + 1)
-        return
-      }
-    }
-    if (this.#deferredFailure) return this.#fail(this.#deferredFailure)
-    if (!this.#readingStopped) this.#socket.resume()
+  #stopReading(): void {
+    this.#readingStopped = true
+    this.#inbound.stop()
   }
 
   #onPing(payload: Uint8Array): void {
@@ -371,7 +293,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     // The decoder has already refused bad close bodies, so this is always a CloseBody here.
     if (body instanceof WebSocketProtocolError) return this.#fail(body)
     this.#closeReceived = true
-    this.#readingStopped = true
+    this.#stopReading()
     this.#closeCode = body.code
     this.#closeReason = body.reason
     // §5.5.1: answer with a close frame echoing the status code.
@@ -385,16 +307,16 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   #onEnd = (): void => {
     // The peer will send no more; without its close frame this ends as 1006.
-    this.#readingStopped = true
+    this.#stopReading()
     this.#socket.end()
   }
 
   #onSocketClose = (): void => {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
     this.#keepalive.stop()
-    this.#readingStopped = true
+    this.#stopReading()
     this.#outbound.stop()
-    this.#inflater?.close()
+    this.#inbound.close()
     const wasClean = this.#closeSent && this.#closeReceived
     // Without the peer's close frame the code is 1006, unless we failed the connection and know why.
     if (!this.#closeReceived && !this.#failed) {
@@ -410,7 +332,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #fail(error: WebSocketProtocolError): void {
     if (this.#state === 'closed' || this.#readingStopped) return
     log('%s: failing with %d (%s): %s', this.#role, error.closeCode, error.code, error.message)
-    this.#readingStopped = true
+    this.#stopReading()
     this.#failed = true
     if (this.listenerCount('error') > 0) this.emit('error', error)
     if (!this.#closeSent) {
