@@ -12,12 +12,13 @@ import {
 import type { DeflateParams } from './codec/deflate-offer.js'
 import { maxControlPayloadBytes, Opcode } from './codec/frame.js'
 import { WebSocketProtocolError } from './codec/protocol-error.js'
-import { Inbound } from './inbound.js'
+import { isUtf8 } from 'node:buffer'
+import { Inbound, type InboundHandler } from './inbound.js'
 import { MessageDeflater, MessageInflater } from './inflate.js'
-import { Keepalive } from './keepalive.js'
+import { KeepaliveSweep } from './keepalive.js'
 import type { ConnectionSettings } from './options.js'
 import type { PreparedMessage } from './prepared-message.js'
-import { Outbound } from './outbound.js'
+import { Outbound, type OutboundHandler } from './outbound.js'
 import { type MaskSource, SendQueue } from './send-queue.js'
 
 const log = debuglog('switchboard:ws')
@@ -49,7 +50,12 @@ export interface ConnectionInit {
   extensions: string
   deflate: { params: DeflateParams; thresholdBytes: number; level: number } | null
   nextMask: MaskSource | null
+  /** A set the connection leaves when it closes (the server's `clients`). */
+  registry?: Set<WebSocketConnection>
 }
+
+const kConnection = Symbol('switchboard.connection')
+type OwnedSocket = Socket & { [kConnection]: WebSocketConnection }
 
 /** Per-message options for `send`. */
 export interface SendOptions {
@@ -75,9 +81,12 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   readonly #role: 'server' | 'client'
   readonly #socket: Socket
   readonly #settings: ConnectionSettings
-  readonly #inbound: Inbound
-  readonly #outbound: Outbound
-  readonly #keepalive: Keepalive
+  readonly #inbound: Inbound<WebSocketConnection>
+  readonly #outbound: Outbound<WebSocketConnection>
+  readonly #keepalive: KeepaliveSweep<WebSocketConnection> | null
+  readonly #registry: Set<WebSocketConnection> | undefined
+  #lastHeardAt = Date.now()
+  #pingSentAt = 0
   #state: ConnectionState = 'open'
   #readingStopped = false
   #pausedByUser = false
@@ -117,43 +126,38 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       maxPayloadBytes: init.settings.maxPayloadBytes,
       maxFragments: init.settings.maxFragments,
       compression: deflate !== null,
+      utf8Check: isUtf8,
     }
-    this.#inbound = new Inbound(decoder, inflater, {
-      onMessage: (data, binary) => {
-        if (this.#state !== 'closed') this.emit('message', data, binary)
-      },
-      onPing: (payload) => this.#onPing(payload),
-      onPong: (payload) => this.#onPong(payload),
-      onClose: (payload) => this.#onClose(payload),
-      onFailure: (error) => this.#fail(error),
-      setReading: (reading) => {
-        if (!reading) socket.pause()
-        else if (!this.#pausedByUser) socket.resume()
-      },
-    })
+    // The handlers and socket listeners are shared by every connection: no closures per connection.
+    this.#inbound = new Inbound(this, WebSocketConnection.#inboundHandler, decoder, inflater)
+    const outboundDeflate = deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 }
+    const queue = new SendQueue(socket, init.nextMask)
     this.#outbound = new Outbound(
-      new SendQueue(socket, init.nextMask),
-      deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 },
+      this,
+      WebSocketConnection.#outboundHandler,
+      queue,
+      outboundDeflate,
       init.settings,
-      (error) => this.#fail(error),
     )
-    this.#outbound.onDrain = () => {
-      if (this.#state === 'open') this.emit('drain')
-    }
-    this.#keepalive = new Keepalive(
-      init.settings.pingIntervalMs,
-      init.settings.pingTimeoutMs,
-      () => this.#outbound.sendControl(Opcode.Ping, empty),
-      (silentMs) => this.#onPingTimeout(silentMs),
+    const { pingIntervalMs, pingTimeoutMs } = init.settings
+    this.#keepalive = KeepaliveSweep.join<WebSocketConnection>(
+      this,
+      pingIntervalMs,
+      pingTimeoutMs,
+      WebSocketConnection.#checkKeepalive,
+      'ws',
     )
+    this.#registry = init.registry
+    this.#registry?.add(this)
     socket.setNoDelay(true)
     socket.setTimeout(0)
-    socket.on('data', this.#onData)
-    socket.on('end', this.#onEnd)
-    socket.on('close', this.#onSocketClose)
-    socket.on('drain', () => this.#outbound.checkDrain())
-    // Socket errors are always followed by 'close', which reports 1006.
-    socket.on('error', (error) => log('socket error: %s', error.message))
+    ;(socket as OwnedSocket)[kConnection] = this
+    const listeners = WebSocketConnection.#socketListeners
+    socket.on('data', listeners.data)
+    socket.on('end', listeners.end)
+    socket.on('close', listeners.close)
+    socket.on('drain', listeners.drain)
+    socket.on('error', listeners.error)
     if (head && head.length > 0) this.#onData(head)
   }
 
@@ -249,6 +253,63 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     if (!this.#inbound.inflating) this.#socket.resume()
   }
 
+  static #socketListeners = {
+    data(this: OwnedSocket, chunk: Buffer) {
+      this[kConnection].#onData(chunk)
+    },
+    end(this: OwnedSocket) {
+      this[kConnection].#onEnd()
+    },
+    close(this: OwnedSocket) {
+      this[kConnection].#onSocketClose()
+    },
+    drain(this: OwnedSocket) {
+      this[kConnection].#outbound.onSocketDrain()
+    },
+    // Socket errors are always followed by 'close', which reports 1006.
+    error(this: OwnedSocket, error: Error) {
+      log('socket error: %s', error.message)
+    },
+  }
+
+  static #inboundHandler: InboundHandler<WebSocketConnection> = {
+    onMessage(connection, data, binary) {
+      if (connection.#state !== 'closed') connection.emit('message', data, binary)
+    },
+    onPing: (connection, payload) => connection.#onPing(payload),
+    onPong: (connection, payload) => connection.#onPong(payload),
+    onClose: (connection, payload) => connection.#onClose(payload),
+    onFailure: (connection, error) => connection.#fail(error),
+    setReading(connection, reading) {
+      if (!reading) connection.#socket.pause()
+      else if (!connection.#pausedByUser) connection.#socket.resume()
+    },
+  }
+
+  static #outboundHandler: OutboundHandler<WebSocketConnection> = {
+    onFailure: (connection, error) => connection.#fail(error),
+    onDrain(connection) {
+      if (connection.#state === 'open') connection.emit('drain')
+    },
+  }
+
+  // Pings a connection silent for the interval; cuts one still silent the timeout after the ping.
+  static #checkKeepalive(
+    connection: WebSocketConnection,
+    now: number,
+    sweep: KeepaliveSweep<WebSocketConnection>,
+  ): void {
+    if (connection.#state !== 'open') return
+    if (connection.#pingSentAt > connection.#lastHeardAt) {
+      if (now - connection.#pingSentAt >= sweep.cutAfterMs)
+        connection.#onPingTimeout(now - connection.#lastHeardAt)
+      return
+    }
+    if (now - connection.#lastHeardAt < sweep.pingAfterMs) return
+    connection.#pingSentAt = now
+    connection.#outbound.sendControl(Opcode.Ping, empty)
+  }
+
   #moveTo(state: ConnectionState): void {
     if (state === this.#state) return
     const allowed: readonly ConnectionState[] = NEXT[this.#state]
@@ -259,9 +320,9 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   // Receiving.
 
-  #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     if (this.#readingStopped) return
-    this.#keepalive.heard(Date.now())
+    this.#lastHeardAt = Date.now()
     this.#inbound.push(chunk)
     this.#flushPong()
   }
@@ -305,15 +366,16 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     this.#startCloseTimer()
   }
 
-  #onEnd = (): void => {
+  #onEnd(): void {
     // The peer will send no more; without its close frame this ends as 1006.
     this.#stopReading()
     this.#socket.end()
   }
 
-  #onSocketClose = (): void => {
+  #onSocketClose(): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
-    this.#keepalive.stop()
+    this.#keepalive?.leave(this)
+    this.#registry?.delete(this)
     this.#stopReading()
     this.#outbound.stop()
     this.#inbound.close()

@@ -9,36 +9,43 @@ import { Utf8Validator } from './codec/utf8.js'
 import type { MessageInflater } from './inflate.js'
 import { toBuffer } from './send-queue.js'
 
-/** What the connection does with what arrives. */
-export interface InboundHandler {
-  onMessage(data: Buffer, binary: boolean): void
-  onPing(payload: Uint8Array): void
-  onPong(payload: Uint8Array): void
-  onClose(payload: Uint8Array): void
-  onFailure(error: WebSocketProtocolError): void
+/** What the owning connection does with what arrives; one shared object, so no closures per connection. */
+export interface InboundHandler<T> {
+  onMessage(owner: T, data: Buffer, binary: boolean): void
+  onPing(owner: T, payload: Uint8Array): void
+  onPong(owner: T, payload: Uint8Array): void
+  onClose(owner: T, payload: Uint8Array): void
+  onFailure(owner: T, error: WebSocketProtocolError): void
   /** Stops (false) or restarts (true) reading from the socket while a message is inflated. */
-  setReading(reading: boolean): void
+  setReading(owner: T, reading: boolean): void
 }
 
 /** Assembles messages from frames, one connection's worth. */
-export class Inbound {
+export class Inbound<T> {
   readonly #decoder: FrameDecoder
   readonly #inflater: MessageInflater | null
   readonly #maxPayloadBytes: number
-  readonly #handler: InboundHandler
-  #fragments: Uint8Array[] = []
+  readonly #owner: T
+  readonly #handler: InboundHandler<T>
+  #fragments: Uint8Array[] | null = null
   #binary = false
   #compressed = false
   #inflating = false
-  #deferred: Frame[] = []
+  #deferred: Frame[] | null = null
   #deferredFailure: WebSocketProtocolError | null = null
   #stopped = false
 
-  constructor(decoder: FrameDecoderOptions, inflater: MessageInflater | null, handler: InboundHandler) {
-    this.#decoder = new FrameDecoder({ ...decoder, utf8Check: isUtf8 })
+  constructor(
+    owner: T,
+    handler: InboundHandler<T>,
+    decoder: FrameDecoderOptions,
+    inflater: MessageInflater | null,
+  ) {
+    this.#owner = owner
+    this.#handler = handler
+    this.#decoder = new FrameDecoder(decoder)
     this.#inflater = inflater
     this.#maxPayloadBytes = decoder.maxPayloadBytes
-    this.#handler = handler
   }
 
   /** True while a compressed message is with zlib. */
@@ -50,13 +57,13 @@ export class Inbound {
   push(chunk: Uint8Array): void {
     if (this.#stopped) return
     const frames = this.#decoder.push(chunk)
-    if (frames instanceof WebSocketProtocolError) return this.#handler.onFailure(frames)
+    if (frames instanceof WebSocketProtocolError) return this.#handler.onFailure(this.#owner, frames)
     for (let i = 0; i < frames.length && !this.#stopped; i++) this.#onFrame(frames[i])
     const failure = this.#decoder.failure
     if (failure && !this.#stopped) {
       // Messages that arrived before the violation are delivered first: nothing accepted is lost.
       if (this.#inflating) this.#deferredFailure = failure
-      else this.#handler.onFailure(failure)
+      else this.#handler.onFailure(this.#owner, failure)
     }
   }
 
@@ -73,16 +80,17 @@ export class Inbound {
 
   #onFrame(frame: Frame): void {
     if (this.#inflating && frame.opcode !== Opcode.Ping && frame.opcode !== Opcode.Pong) {
+      this.#deferred ??= []
       this.#deferred.push(frame)
       return
     }
     switch (frame.opcode) {
       case Opcode.Ping:
-        return this.#handler.onPing(frame.payload)
+        return this.#handler.onPing(this.#owner, frame.payload)
       case Opcode.Pong:
-        return this.#handler.onPong(frame.payload)
+        return this.#handler.onPong(this.#owner, frame.payload)
       case Opcode.Close:
-        return this.#handler.onClose(frame.payload)
+        return this.#handler.onClose(this.#owner, frame.payload)
       default:
         return this.#onDataFrame(frame)
     }
@@ -93,14 +101,17 @@ export class Inbound {
       this.#binary = frame.opcode === Opcode.Binary
       this.#compressed = frame.rsv1
       // The common case: one frame, not compressed, delivered as a view of the bytes read.
-      if (frame.fin && !frame.rsv1) return this.#handler.onMessage(toBuffer(frame.payload), this.#binary)
+      if (frame.fin && !frame.rsv1)
+        return this.#handler.onMessage(this.#owner, toBuffer(frame.payload), this.#binary)
     }
-    this.#fragments.push(frame.payload)
-    if (!frame.fin) return
+    this.#fragments ??= []
     const fragments = this.#fragments
-    this.#fragments = []
+    fragments.push(frame.payload)
+    if (!frame.fin) return
+    this.#fragments = null
     if (this.#compressed) return this.#inflate(fragments, this.#binary)
     this.#handler.onMessage(
+      this.#owner,
       fragments.length === 1 ? toBuffer(fragments[0]) : Buffer.concat(fragments),
       this.#binary,
     )
@@ -108,26 +119,27 @@ export class Inbound {
 
   #inflate(fragments: Uint8Array[], binary: boolean): void {
     this.#inflating = true
-    this.#handler.setReading(false)
+    this.#handler.setReading(this.#owner, false)
     const utf8 = binary ? null : new Utf8Validator(isUtf8)
     this.#inflater!.inflate(fragments, this.#maxPayloadBytes, utf8).then((result) => {
       this.#inflating = false
       if (this.#stopped) return
-      if (result instanceof WebSocketProtocolError) return this.#handler.onFailure(result)
+      if (result instanceof WebSocketProtocolError) return this.#handler.onFailure(this.#owner, result)
       if (utf8 && !utf8.end()) {
         const detail = 'a compressed text message ends inside a UTF-8 sequence'
         return this.#handler.onFailure(
+          this.#owner,
           new WebSocketProtocolError('ws-invalid-utf8', CloseCode.InvalidPayload, detail),
         )
       }
-      this.#handler.onMessage(result, binary)
+      this.#handler.onMessage(this.#owner, result, binary)
       this.#replayDeferred()
     })
   }
 
   #replayDeferred(): void {
-    const frames = this.#deferred
-    this.#deferred = []
+    const frames = this.#deferred ?? []
+    this.#deferred = null
     for (let i = 0; i < frames.length; i++) {
       if (this.#stopped) return
       this.#onFrame(frames[i])
@@ -136,7 +148,7 @@ export class Inbound {
         return
       }
     }
-    if (this.#deferredFailure) return this.#handler.onFailure(this.#deferredFailure)
-    if (!this.#stopped) this.#handler.setReading(true)
+    if (this.#deferredFailure) return this.#handler.onFailure(this.#owner, this.#deferredFailure)
+    if (!this.#stopped) this.#handler.setReading(this.#owner, true)
   }
 }

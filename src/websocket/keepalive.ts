@@ -1,64 +1,71 @@
-// The keepalive of one connection: ping a peer that has been silent for an interval, and give up on one
-// that stays silent for the timeout after that, so a half-open peer is cut within interval + timeout.
+// The keepalive for many connections at once: one timer per (interval, timeout) pair sweeps its members,
+// so an idle connection costs a Set entry rather than a timer of its own (bench: idle memory).
 
-/** One timer per connection, re-armed from timestamps instead of being reset on every chunk read. */
-export class Keepalive {
-  readonly #intervalMs: number
-  readonly #timeoutMs: number
-  readonly #ping: () => void
-  readonly #onTimeout: (silentMs: number) => void
-  #lastHeardAt = Date.now()
-  #pingSentAt = 0
+/** Decides, for one member at time `now`, whether to ping it or cut it. */
+export type KeepaliveCheck<T> = (member: T, now: number, sweep: KeepaliveSweep<T>) => void
+
+const sweeps = new Map<string, KeepaliveSweep<never>>()
+
+/**
+ * Members are checked every `periodMs`, a tenth of the shorter setting. A member silent for
+ * `pingAfterMs` is pinged, and one still silent `cutAfterMs` after the ping is cut; both thresholds are
+ * one period short of the settings, so the cut comes within interval + timeout of the last byte heard.
+ */
+export class KeepaliveSweep<T> {
+  readonly periodMs: number
+  readonly pingAfterMs: number
+  readonly cutAfterMs: number
+  readonly #members = new Set<T>()
+  readonly #check: KeepaliveCheck<T>
+  readonly #key: string
   #timer: NodeJS.Timeout | null = null
 
-  /**
-   * @param intervalMs silence before a ping; 0 turns the keepalive off
-   * @param timeoutMs further silence after the ping before `onTimeout`
-   */
-  constructor(
+  private constructor(key: string, intervalMs: number, timeoutMs: number, check: KeepaliveCheck<T>) {
+    this.#key = key
+    this.periodMs = Math.max(10, Math.floor(Math.min(intervalMs, timeoutMs) / 10))
+    this.pingAfterMs = Math.max(0, intervalMs - this.periodMs)
+    this.cutAfterMs = Math.max(0, timeoutMs - this.periodMs)
+    this.#check = check
+  }
+
+  /** Adds `member` to the sweep for these settings; null when `intervalMs` is 0 (keepalive off). */
+  static join<T>(
+    member: T,
     intervalMs: number,
     timeoutMs: number,
-    ping: () => void,
-    onTimeout: (silentMs: number) => void,
-  ) {
-    this.#intervalMs = intervalMs
-    this.#timeoutMs = timeoutMs
-    this.#ping = ping
-    this.#onTimeout = onTimeout
-    this.#schedule(intervalMs)
+    check: KeepaliveCheck<T>,
+    scope: string,
+  ): KeepaliveSweep<T> | null {
+    if (intervalMs <= 0) return null
+    const key = `${scope}/${intervalMs}/${timeoutMs}`
+    let sweep = sweeps.get(key) as KeepaliveSweep<T> | undefined
+    if (!sweep) {
+      sweep = new KeepaliveSweep<T>(key, intervalMs, timeoutMs, check)
+      sweeps.set(key, sweep as unknown as KeepaliveSweep<never>)
+    }
+    sweep.#add(member)
+    return sweep
   }
 
-  /** Records that the peer sent something: any frame proves it is alive, not only a pong. */
-  heard(now: number): void {
-    this.#lastHeardAt = now
-  }
-
-  /** Stops the timer for good. */
-  stop(): void {
-    if (this.#timer) clearTimeout(this.#timer)
+  /** Removes a member; the timer stops when the last one leaves. */
+  leave(member: T): void {
+    this.#members.delete(member)
+    if (this.#members.size > 0) return
+    if (this.#timer) clearInterval(this.#timer)
     this.#timer = null
+    sweeps.delete(this.#key)
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#intervalMs <= 0) return
-    this.#timer = setTimeout(this.#onTimer, delayMs)
+  #add(member: T): void {
+    this.#members.add(member)
+    if (this.#timer) return
+    this.#timer = setInterval(() => this.#sweep(), this.periodMs)
     // A keepalive alone must not keep the process running.
     this.#timer.unref()
   }
 
-  #onTimer = (): void => {
+  #sweep(): void {
     const now = Date.now()
-    if (this.#pingSentAt > 0 && this.#lastHeardAt < this.#pingSentAt) {
-      const waited = now - this.#pingSentAt
-      if (waited < this.#timeoutMs) return this.#schedule(this.#timeoutMs - waited)
-      this.#timer = null
-      return this.#onTimeout(now - this.#lastHeardAt)
-    }
-    this.#pingSentAt = 0
-    const idle = now - this.#lastHeardAt
-    if (idle < this.#intervalMs) return this.#schedule(this.#intervalMs - idle)
-    this.#pingSentAt = now
-    this.#ping()
-    this.#schedule(this.#timeoutMs)
+    for (const member of this.#members) this.#check(member, now, this)
   }
 }

@@ -13,31 +13,44 @@ export interface OutboundDeflate {
   thresholdBytes: number
 }
 
+/** What the owning connection does when sending fails or drains; one shared object, no closures. */
+export interface OutboundHandler<T> {
+  onFailure(owner: T, error: WebSocketProtocolError): void
+  onDrain(owner: T): void
+}
+
 /** Ordered, bounded sending on top of a `SendQueue`. */
-export class Outbound {
+export class Outbound<T> {
+  readonly #owner: T
+  readonly #handler: OutboundHandler<T>
   readonly #queue: SendQueue
   readonly #deflate: OutboundDeflate | null
   readonly #settings: ConnectionSettings
-  readonly #onFailure: (error: WebSocketProtocolError) => void
-  #chain: Promise<void> = Promise.resolve()
+  // Created only when a message first has to wait for zlib.
+  #chain: Promise<void> | null = null
   #pending = 0
   #pendingBytes = 0
   #needDrain = false
   #stopped = false
-  /** Emits the connection's `drain` event. */
-  onDrain: () => void = () => {}
 
   constructor(
+    owner: T,
+    handler: OutboundHandler<T>,
     queue: SendQueue,
     deflate: OutboundDeflate | null,
     settings: ConnectionSettings,
-    onFailure: (error: WebSocketProtocolError) => void,
   ) {
+    this.#owner = owner
+    this.#handler = handler
     this.#queue = queue
     this.#deflate = deflate
     this.#settings = settings
-    this.#onFailure = onFailure
-    queue.onFlushed = () => this.checkDrain()
+  }
+
+  /** The socket drained: hand it what we held back, and signal `drain` if the buffer fell low. */
+  onSocketDrain(): void {
+    this.#queue.flush()
+    this.checkDrain()
   }
 
   /** Bytes accepted and not yet handed to the kernel, including messages still being compressed. */
@@ -92,7 +105,7 @@ export class Outbound {
 
   /** Ends TCP once the queue is written (the server closes first, RFC 6455 §7.1.1). */
   endWhenFlushed(): void {
-    if (this.#pending > 0) this.#chain = this.#chain.then(() => this.#queue.endWhenFlushed())
+    if (this.#pending > 0) this.#then(() => this.#queue.endWhenFlushed())
     else this.#queue.endWhenFlushed()
   }
 
@@ -107,14 +120,14 @@ export class Outbound {
   checkDrain(): void {
     if (this.#needDrain && !this.#stopped && this.bufferedAmount < this.#settings.highWaterMarkBytes) {
       this.#needDrain = false
-      this.onDrain()
+      this.#handler.onDrain(this.#owner)
     }
   }
 
   #compressInOrder(deflater: MessageDeflater, payload: Uint8Array, opcode: number): void {
     this.#pending++
     this.#pendingBytes += payload.length
-    this.#chain = this.#chain.then(async () => {
+    this.#then(async () => {
       let compressed: Buffer | null = null
       let failure: unknown = null
       try {
@@ -126,19 +139,26 @@ export class Outbound {
       this.#pendingBytes -= payload.length
       if (this.#stopped) return
       if (compressed === null) {
-        return this.#onFailure(
-          new WebSocketProtocolError('ws-deflate-failed', CloseCode.InternalError, String(failure)),
+        const error = new WebSocketProtocolError(
+          'ws-deflate-failed',
+          CloseCode.InternalError,
+          String(failure),
         )
+        return this.#handler.onFailure(this.#owner, error)
       }
       this.#queue.writeFrame(true, true, opcode, compressed)
       this.checkDrain()
     })
   }
 
+  #then(step: () => void | Promise<void>): void {
+    this.#chain = (this.#chain ?? Promise.resolve()).then(step)
+  }
+
   #inOrder(bytes: number, write: () => void): void {
     this.#pending++
     this.#pendingBytes += bytes
-    this.#chain = this.#chain.then(() => {
+    this.#then(() => {
       this.#pending--
       this.#pendingBytes -= bytes
       if (!this.#stopped) write()
@@ -149,9 +169,12 @@ export class Outbound {
   #afterSend(bufferedBefore: number): boolean {
     const buffered = this.bufferedAmount
     if (bufferedBefore > 0 && buffered > this.#settings.maxBufferedBytes) {
-      this.#onFailure(
-        new WebSocketProtocolError('ws-send-queue-full', CloseCode.PolicyViolation, 'send queue full'),
+      const error = new WebSocketProtocolError(
+        'ws-send-queue-full',
+        CloseCode.PolicyViolation,
+        'send queue full',
       )
+      this.#handler.onFailure(this.#owner, error)
       return false
     }
     if (buffered < this.#settings.highWaterMarkBytes) return true

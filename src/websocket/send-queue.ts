@@ -19,17 +19,14 @@ export type MaskSource = () => Uint8Array
 export class SendQueue {
   readonly #socket: Socket
   readonly #nextMask: MaskSource | null
-  #queue: Buffer[] = []
+  #queue: Buffer[] | null = null
   #queuedBytes = 0
   #waitingForDrain = false
   #endWhenFlushed = false
-  /** Called each time the socket has taken everything we held back. */
-  onFlushed: () => void = () => {}
 
   constructor(socket: Socket, nextMask: MaskSource | null) {
     this.#socket = socket
     this.#nextMask = nextMask
-    socket.on('drain', () => this.#flush())
   }
 
   /** Bytes accepted but not yet handed to the kernel: ours plus the socket's. */
@@ -73,19 +70,19 @@ export class SendQueue {
 
   /** Ends the socket (a TCP FIN) once everything queued has been handed to it. */
   endWhenFlushed(): void {
-    if (this.#queue.length === 0) this.#socket.end()
+    if (this.#queue === null) this.#socket.end()
     else this.#endWhenFlushed = true
   }
 
   /** Drops everything still queued (the connection is going away). */
   discard(): void {
-    this.#queue = []
+    this.#queue = null
     this.#queuedBytes = 0
   }
 
   #push(first: Buffer, second?: Buffer): void {
     const socket = this.#socket
-    if (this.#queue.length === 0 && socket.writableLength < socketBudgetBytes) {
+    if (this.#queue === null && socket.writableLength < socketBudgetBytes) {
       if (second === undefined) {
         socket.write(first)
         return
@@ -96,32 +93,37 @@ export class SendQueue {
       socket.uncork()
       return
     }
-    this.#queue.push(first)
+    this.#queue ??= []
+    const queue = this.#queue
+    queue.push(first)
     this.#queuedBytes += first.length
     if (second !== undefined) {
-      this.#queue.push(second)
+      queue.push(second)
       this.#queuedBytes += second.length
     }
     this.#waitingForDrain = true
   }
 
-  #flush(): void {
-    if (!this.#waitingForDrain) return
+  /** Hands held-back frames to the socket after its `drain`; true when nothing is held back any more. */
+  flush(): boolean {
+    if (!this.#waitingForDrain) return true
     const socket = this.#socket
+    const queue = this.#queue ?? []
     let i = 0
     socket.cork()
-    while (i < this.#queue.length && socket.writableLength < socketBudgetBytes && socket.writable) {
-      const chunk = this.#queue[i++]
+    while (i < queue.length && socket.writableLength < socketBudgetBytes && socket.writable) {
+      const chunk = queue[i++]
       this.#queuedBytes -= chunk.length
       socket.write(chunk)
     }
     socket.uncork()
-    this.#queue = i === this.#queue.length ? [] : this.#queue.slice(i)
-    if (this.#queue.length === 0) {
+    this.#queue = i === queue.length ? null : queue.slice(i)
+    if (this.#queue === null) {
       this.#waitingForDrain = false
       if (this.#endWhenFlushed) socket.end()
-      this.onFlushed()
+      return true
     }
+    return false
   }
 }
 

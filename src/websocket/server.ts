@@ -275,11 +275,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         extensions: answer.extensions,
         deflate,
         nextMask: null,
+        registry: this.clients,
       },
       head,
     )
-    this.clients.add(connection)
-    connection.once('close', () => this.clients.delete(connection))
     this.emit('connection', connection, request)
   }
 

@@ -30,9 +30,16 @@ const knownOpcodes = new Set<number>(Object.values(Opcode))
  * 1007 on the first byte that cannot become UTF-8.
  */
 export class FrameDecoder {
-  readonly #options: FrameDecoderOptions
+  // Options are kept as fields, and buffers made on first use: an idle connection costs little (bench: idle memory).
+  readonly #server: boolean
+  readonly #maxPayloadBytes: number
+  readonly #maxFragments: number
+  readonly #compression: boolean
+  readonly #utf8Check: Utf8Check | undefined
   #step: Step = 'header'
-  readonly #header = new Uint8Array(14)
+  // 14 header bytes at most, then the 4-byte mask key at 14–17.
+  #header: Uint8Array | null = null
+  #mask: Uint8Array | null = null
   #have = 0
   #need = 2
   // The frame being read.
@@ -40,7 +47,6 @@ export class FrameDecoder {
   #rsv1 = false
   #opcode = 0
   #masked = false
-  readonly #mask = new Uint8Array(4)
   #length = 0
   #received = 0
   #buffer: Uint8Array | null = null
@@ -49,12 +55,15 @@ export class FrameDecoder {
   #messageBytes = 0
   #fragments = 0
   #validating = false
-  readonly #utf8: Utf8Validator
+  #utf8: Utf8Validator | null = null
   #failure: WebSocketProtocolError | null = null
 
   constructor(options: FrameDecoderOptions) {
-    this.#options = options
-    this.#utf8 = new Utf8Validator(options.utf8Check)
+    this.#server = options.role === 'server'
+    this.#maxPayloadBytes = options.maxPayloadBytes
+    this.#maxFragments = options.maxFragments
+    this.#compression = options.compression
+    this.#utf8Check = options.utf8Check
   }
 
   /**
@@ -85,7 +94,7 @@ export class FrameDecoder {
   }
 
   #readHeader(chunk: Uint8Array, start: number, frames: Frame[]): number {
-    const header = this.#header
+    const header = this.#header ?? this.#allocateHeader()
     let pos = start
     if (this.#have < 2) {
       while (this.#have < 2 && pos < chunk.length) header[this.#have++] = chunk[pos++]
@@ -94,6 +103,13 @@ export class FrameDecoder {
     while (this.#have < this.#need && pos < chunk.length) header[this.#have++] = chunk[pos++]
     if (this.#have === this.#need) this.#finishHeader(frames)
     return pos
+  }
+
+  #allocateHeader(): Uint8Array {
+    const header = new Uint8Array(18)
+    this.#header = header
+    this.#mask = header.subarray(14, 18)
+    return header
   }
 
   // Everything that the first two bytes decide, checked before any more bytes arrive (fail fast).
@@ -114,7 +130,7 @@ export class FrameDecoder {
       if (rsv1) return this.#fail('ws-reserved-bits', 'RSV1 on a control frame')
     } else {
       // RFC 7692 §6.1: RSV1 marks a compressed message and belongs on its first frame only.
-      if (rsv1 && (!this.#options.compression || opcode === Opcode.Continuation)) {
+      if (rsv1 && (!this.#compression || opcode === Opcode.Continuation)) {
         return this.#fail('ws-reserved-bits', 'RSV1 is set without a compressed message starting')
       }
       if (opcode === Opcode.Continuation && !this.#inMessage) {
@@ -125,10 +141,9 @@ export class FrameDecoder {
       }
     }
     // §5.1: a client masks every frame; a server masks none.
-    if (this.#options.role === 'server' && !masked)
+    if (this.#server && !masked)
       return this.#fail('ws-unmasked-client-frame', 'an unmasked frame from a client')
-    if (this.#options.role === 'client' && masked)
-      return this.#fail('ws-masked-server-frame', 'a masked frame from a server')
+    if (!this.#server && masked) return this.#fail('ws-masked-server-frame', 'a masked frame from a server')
     this.#fin = fin
     this.#rsv1 = rsv1
     this.#opcode = opcode
@@ -138,7 +153,7 @@ export class FrameDecoder {
   }
 
   #finishHeader(frames: Frame[]): void {
-    const header = this.#header
+    const header = this.#header!
     const length7 = header[1] & 0x7f
     let offset = 2
     let length = length7
@@ -158,7 +173,7 @@ export class FrameDecoder {
       length = high * 0x100000000 + low
       offset = 10
     }
-    if (this.#masked) this.#mask.set(header.subarray(offset, offset + 4))
+    if (this.#masked) this.#mask!.set(header.subarray(offset, offset + 4))
     if (!isControlOpcode(this.#opcode) && !this.#startData(length)) return
     this.#length = length
     this.#received = 0
@@ -170,12 +185,16 @@ export class FrameDecoder {
 
   // Tracks the message a data frame belongs to; false when it breaks a limit.
   #startData(length: number): boolean {
-    const { maxPayloadBytes, maxFragments } = this.#options
+    const maxPayloadBytes = this.#maxPayloadBytes
+    const maxFragments = this.#maxFragments
     if (this.#opcode !== Opcode.Continuation) {
       this.#messageBytes = 0
       this.#fragments = 0
       this.#validating = this.#opcode === Opcode.Text && !this.#rsv1
-      if (this.#validating) this.#utf8.reset()
+      if (this.#validating) {
+        this.#utf8 ??= new Utf8Validator(this.#utf8Check)
+        this.#utf8.reset()
+      }
     }
     this.#messageBytes += length
     this.#fragments += 1
@@ -203,7 +222,7 @@ export class FrameDecoder {
     if (this.#received === 0 && available >= remaining) {
       // The common case: the whole payload is in this chunk, so it is unmasked in place and not copied.
       const payload = chunk.subarray(pos, pos + remaining)
-      if (this.#masked) applyMask(payload, payload, this.#mask)
+      if (this.#masked) applyMask(payload, payload, this.#mask!)
       if (this.#checkText(payload)) this.#emit(payload, frames)
       return pos + remaining
     }
@@ -211,7 +230,7 @@ export class FrameDecoder {
     const take = Math.min(available, remaining)
     const piece = chunk.subarray(pos, pos + take)
     const target = this.#buffer!.subarray(this.#received, this.#received + take)
-    if (this.#masked) applyMask(piece, target, this.#mask, this.#received)
+    if (this.#masked) applyMask(piece, target, this.#mask!, this.#received)
     else target.set(piece)
     this.#received += take
     if (!this.#checkText(target)) return pos + take
@@ -225,7 +244,7 @@ export class FrameDecoder {
 
   // §8.1: text must be UTF-8; checking each piece as it lands fails as early as the bytes allow.
   #checkText(bytes: Uint8Array): boolean {
-    if (!this.#validating || isControlOpcode(this.#opcode) || this.#utf8.push(bytes)) return true
+    if (!this.#validating || isControlOpcode(this.#opcode) || this.#utf8!.push(bytes)) return true
     return this.#fail('ws-invalid-utf8', 'a text message that is not UTF-8', CloseCode.InvalidPayload)
   }
 
@@ -235,7 +254,7 @@ export class FrameDecoder {
     if (opcode === Opcode.Close) {
       const body = parseCloseBody(payload)
       if (body instanceof WebSocketProtocolError) return void this.#setFailure(body)
-    } else if (!isControlOpcode(opcode) && this.#fin && this.#validating && !this.#utf8.end()) {
+    } else if (!isControlOpcode(opcode) && this.#fin && this.#validating && !this.#utf8!.end()) {
       return void this.#fail(
         'ws-invalid-utf8',
         'a text message ends inside a UTF-8 sequence',
