@@ -90,6 +90,9 @@ export class WebSocket extends EventTarget {
   #abort: (() => void) | null = null
   #protocol = ''
   #extensions = ''
+  // Sends wait behind a Blob being read, so messages keep the order of the send() calls.
+  #blobChain: Promise<void> | null = null
+  #blobBytes = 0
 
   constructor(url: string | URL, protocols: string | string[] = [], options: WebSocketClientOptions = {}) {
     super()
@@ -109,7 +112,7 @@ export class WebSocket extends EventTarget {
 
   /** Bytes queued by `send` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#connection?.bufferedAmount ?? 0
+    return (this.#connection?.bufferedAmount ?? 0) + this.#blobBytes
   }
 
   /** The subprotocol the server chose, or ''. */
@@ -134,18 +137,33 @@ export class WebSocket extends EventTarget {
     }
     const connection = this.#connection
     if (!connection) return
-    if (typeof data === 'string' || data instanceof ArrayBuffer) return void connection.send(data)
-    if (ArrayBuffer.isView(data))
-      return void connection.send(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-    if (data instanceof Blob) {
-      void data.arrayBuffer().then((bytes) => connection.send(bytes))
-      return
-    }
-    throw new TypeError('send takes a string, an ArrayBuffer, a typed array or a Blob')
+    let payload: string | ArrayBuffer | Uint8Array | Blob
+    if (typeof data === 'string' || data instanceof ArrayBuffer || data instanceof Blob) payload = data
+    else if (ArrayBuffer.isView(data)) payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    else throw new TypeError('send takes a string, an ArrayBuffer, a typed array or a Blob')
+    if (!(payload instanceof Blob) && this.#blobChain === null) return void connection.send(payload)
+    this.#sendAfterBlobs(connection, payload)
+  }
+
+  #sendAfterBlobs(connection: WebSocketConnection, payload: string | ArrayBuffer | Uint8Array | Blob): void {
+    const size = payload instanceof Blob ? payload.size : 0
+    this.#blobBytes += size
+    const bytes = payload instanceof Blob ? payload.arrayBuffer() : payload
+    const chain = (this.#blobChain ?? Promise.resolve()).then(async () => {
+      const ready = await bytes
+      this.#blobBytes -= size
+      connection.send(ready)
+    })
+    this.#blobChain = chain
+    void chain.finally(() => {
+      if (this.#blobChain === chain) this.#blobChain = null
+    })
   }
 
   /** Starts the closing handshake; `code` is 1000 or 3000–4999, `reason` at most 123 bytes. */
   close(code?: number, reason = ''): void {
+    // Deviation: browsers throw an InvalidAccessError DOMException here; like all misuse of our API, this
+    // throws a RangeError with a `code`.
     if (code !== undefined && code !== CloseCode.Normal && (code < 3000 || code > 4999)) {
       throw rangeError('ws-invalid-close-code', `close code ${code} is not 1000 or 3000-4999`)
     }
@@ -158,7 +176,10 @@ export class WebSocket extends EventTarget {
       return this.#failBeforeOpen(new Error('closed before the connection was established'))
     }
     this.#readyState = readyStates.CLOSING
-    this.#connection?.close(code, reason)
+    const connection = this.#connection
+    // The close frame follows any Blob still being read, as it follows every earlier send.
+    if (this.#blobChain) void this.#blobChain.then(() => connection?.close(code, reason))
+    else connection?.close(code, reason)
   }
 
   /** Sends a ping (Node extra). */

@@ -100,7 +100,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #closeTimer: NodeJS.Timeout | null = null
   #failed = false
 
-  constructor(socket: Socket, init: ConnectionInit, head?: Buffer) {
+  constructor(socket: Socket, init: ConnectionInit) {
     super()
     this.#socket = socket
     this.#role = init.role
@@ -158,7 +158,6 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     socket.on('close', listeners.close)
     socket.on('drain', listeners.drain)
     socket.on('error', listeners.error)
-    if (head && head.length > 0) this.#onData(head)
   }
 
   /** 'open', 'closing' or 'closed'. */

@@ -19,7 +19,10 @@ export type MaskSource = () => Uint8Array
 export class SendQueue {
   readonly #socket: Socket
   readonly #nextMask: MaskSource | null
-  #queue: Buffer[] | null = null
+  // Whole frames only (one buffer, or a header and its payload), so a control frame written straight to
+  // the socket always lands between two frames.
+  #queue: Array<Buffer | readonly [Buffer, Buffer]> | null = null
+  #head = 0
   #queuedBytes = 0
   #waitingForDrain = false
   #endWhenFlushed = false
@@ -77,6 +80,7 @@ export class SendQueue {
   /** Drops everything still queued (the connection is going away). */
   discard(): void {
     this.#queue = null
+    this.#head = 0
     this.#queuedBytes = 0
   }
 
@@ -94,12 +98,12 @@ export class SendQueue {
       return
     }
     this.#queue ??= []
-    const queue = this.#queue
-    queue.push(first)
-    this.#queuedBytes += first.length
-    if (second !== undefined) {
-      queue.push(second)
-      this.#queuedBytes += second.length
+    if (second === undefined) {
+      this.#queue.push(first)
+      this.#queuedBytes += first.length
+    } else {
+      this.#queue.push([first, second])
+      this.#queuedBytes += first.length + second.length
     }
     this.#waitingForDrain = true
   }
@@ -109,15 +113,29 @@ export class SendQueue {
     if (!this.#waitingForDrain) return true
     const socket = this.#socket
     const queue = this.#queue ?? []
-    let i = 0
+    let i = this.#head
     socket.cork()
     while (i < queue.length && socket.writableLength < socketBudgetBytes && socket.writable) {
-      const chunk = queue[i++]
-      this.#queuedBytes -= chunk.length
-      socket.write(chunk)
+      const frame = queue[i++]
+      if (Buffer.isBuffer(frame)) {
+        this.#queuedBytes -= frame.length
+        socket.write(frame)
+      } else {
+        this.#queuedBytes -= frame[0].length + frame[1].length
+        socket.write(frame[0])
+        socket.write(frame[1])
+      }
     }
     socket.uncork()
-    this.#queue = i === queue.length ? null : queue.slice(i)
+    if (i === queue.length) {
+      this.#queue = null
+      this.#head = 0
+    } else if (i > 1024 && i * 2 > queue.length) {
+      this.#queue = queue.slice(i)
+      this.#head = 0
+    } else {
+      this.#head = i
+    }
     if (this.#queue === null) {
       this.#waitingForDrain = false
       if (this.#endWhenFlushed) socket.end()

@@ -266,20 +266,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       thresholdBytes: this.#deflate?.thresholdBytes ?? websocketDefaults.deflateThresholdBytes,
       level: this.#deflate?.level ?? websocketDefaults.deflateLevel,
     }
-    const connection = new WebSocketConnection(
-      socket,
-      {
-        role: 'server',
-        settings: this.#settings,
-        protocol: answer.protocol,
-        extensions: answer.extensions,
-        deflate,
-        nextMask: null,
-        registry: this.clients,
-      },
-      head,
-    )
+    const connection = new WebSocketConnection(socket, {
+      role: 'server',
+      settings: this.#settings,
+      protocol: answer.protocol,
+      extensions: answer.extensions,
+      deflate,
+      nextMask: null,
+      registry: this.clients,
+    })
     this.emit('connection', connection, request)
+    // Frames that came with the upgrade request are read only now, once `connection` listeners are in place.
+    if (head.length > 0) socket.unshift(head)
   }
 
   #reject(socket: Socket, request: IncomingMessage, error: HandshakeError): void {
