@@ -74,15 +74,11 @@ const empty = new Uint8Array(0)
  * binary; `send` queues text or bytes and returns false when `bufferedAmount` passes the high-water mark.
  */
 export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
-  /** The subprotocol both sides agreed on, or ''. */
-  readonly protocol: string
-  /** The Sec-WebSocket-Extensions value both sides agreed on, or ''. */
-  readonly extensions: string
-  readonly #role: 'server' | 'client'
+  readonly #init: ConnectionInit
   readonly #socket: Socket
-  readonly #settings: ConnectionSettings
-  readonly #inbound: Inbound<WebSocketConnection>
-  readonly #outbound: Outbound<WebSocketConnection>
+  // Made on first use: most real-time connections sit idle, and then cost only this object (bench: idle memory).
+  #inbound: Inbound<WebSocketConnection> | null = null
+  #outbound: Outbound<WebSocketConnection> | null = null
   readonly #keepalive: KeepaliveSweep<WebSocketConnection> | null
   readonly #registry: Set<WebSocketConnection> | undefined
   #lastHeardAt = Date.now()
@@ -103,42 +99,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   constructor(socket: Socket, init: ConnectionInit) {
     super()
     this.#socket = socket
-    this.#role = init.role
-    this.#settings = init.settings
-    this.protocol = init.protocol
-    this.extensions = init.extensions
-    const deflate = init.deflate
-    let deflater: MessageDeflater | null = null
-    let inflater: MessageInflater | null = null
-    if (deflate) {
-      const { params } = deflate
-      const ours = init.role === 'server' ? 'server' : 'client'
-      const theirs = init.role === 'server' ? 'client' : 'server'
-      inflater = new MessageInflater(params[`${theirs}NoContextTakeover`])
-      deflater = new MessageDeflater(
-        params[`${ours}MaxWindowBits`],
-        params[`${ours}NoContextTakeover`],
-        deflate.level,
-      )
-    }
-    const decoder = {
-      role: init.role,
-      maxPayloadBytes: init.settings.maxPayloadBytes,
-      maxFragments: init.settings.maxFragments,
-      compression: deflate !== null,
-      utf8Check: isUtf8,
-    }
-    // The handlers and socket listeners are shared by every connection: no closures per connection.
-    this.#inbound = new Inbound(this, WebSocketConnection.#inboundHandler, decoder, inflater)
-    const outboundDeflate = deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 }
-    const queue = new SendQueue(socket, init.nextMask)
-    this.#outbound = new Outbound(
-      this,
-      WebSocketConnection.#outboundHandler,
-      queue,
-      outboundDeflate,
-      init.settings,
-    )
+    this.#init = init
     const { pingIntervalMs, pingTimeoutMs } = init.settings
     this.#keepalive = KeepaliveSweep.join<WebSocketConnection>(
       this,
@@ -153,11 +114,22 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     socket.setTimeout(0)
     ;(socket as OwnedSocket)[kConnection] = this
     const listeners = WebSocketConnection.#socketListeners
+    // Node ends our side when the peer's FIN arrives, so no 'end' listener is needed.
+    socket.allowHalfOpen = false
     socket.on('data', listeners.data)
-    socket.on('end', listeners.end)
     socket.on('close', listeners.close)
     socket.on('drain', listeners.drain)
     socket.on('error', listeners.error)
+  }
+
+  /** The subprotocol both sides agreed on, or ''. */
+  get protocol(): string {
+    return this.#init.protocol
+  }
+
+  /** The Sec-WebSocket-Extensions value both sides agreed on, or ''. */
+  get extensions(): string {
+    return this.#init.extensions
   }
 
   /** 'open', 'closing' or 'closed'. */
@@ -167,7 +139,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   /** Bytes accepted by `send` but not yet handed to the kernel, including messages being compressed. */
   get bufferedAmount(): number {
-    return this.#outbound.bufferedAmount
+    return this.#outbound?.bufferedAmount ?? 0
   }
 
   /** The peer's address as the socket reports it. */
@@ -187,7 +159,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     const fin = options.fin ?? true
     const opcode = this.#sendingFragments ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text
     this.#sendingFragments = !fin
-    return this.#outbound.send(payload, opcode, fin, options.compress !== false)
+    return this.#out().send(payload, opcode, fin, options.compress !== false)
   }
 
   /** Sends a message framed once by `prepareMessage`, without framing or copying it again. */
@@ -195,9 +167,9 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     if (this.#state !== 'open' || this.#closeSent) return false
     if (this.#sendingFragments)
       throw typeError('ws-send-interleaved', 'a fragmented message is still being sent')
-    if (this.#role === 'client')
+    if (this.#init.role === 'client')
       return this.send(message.payload, { binary: message.binary, compress: false })
-    return this.#outbound.sendEncoded(message.chunks, message.byteLength)
+    return this.#out().sendEncoded(message.chunks, message.byteLength)
   }
 
   /** Sends a ping; the answer arrives as a `pong` event. */
@@ -249,21 +221,18 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   /** Resumes reading after `pause`. */
   resume(): void {
     this.#pausedByUser = false
-    if (!this.#inbound.inflating) this.#socket.resume()
+    if (!this.#inbound?.inflating) this.#socket.resume()
   }
 
   static #socketListeners = {
     data(this: OwnedSocket, chunk: Buffer) {
       this[kConnection].#onData(chunk)
     },
-    end(this: OwnedSocket) {
-      this[kConnection].#onEnd()
-    },
     close(this: OwnedSocket) {
       this[kConnection].#onSocketClose()
     },
     drain(this: OwnedSocket) {
-      this[kConnection].#outbound.onSocketDrain()
+      this[kConnection].#outbound?.onSocketDrain()
     },
     // Socket errors are always followed by 'close', which reports 1006.
     error(this: OwnedSocket, error: Error) {
@@ -306,14 +275,53 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     }
     if (now - connection.#lastHeardAt < sweep.pingAfterMs) return
     connection.#pingSentAt = now
-    connection.#outbound.sendControl(Opcode.Ping, empty)
+    connection.#out().sendControl(Opcode.Ping, empty)
+  }
+
+  #in(): Inbound<WebSocketConnection> {
+    if (this.#inbound) return this.#inbound
+    const { role, settings, deflate } = this.#init
+    const decoder = {
+      role,
+      maxPayloadBytes: settings.maxPayloadBytes,
+      maxFragments: settings.maxFragments,
+      compression: deflate !== null,
+      utf8Check: isUtf8,
+    }
+    const theirs = role === 'server' ? 'client' : 'server'
+    const inflater = deflate && new MessageInflater(deflate.params[`${theirs}NoContextTakeover`])
+    this.#inbound = new Inbound(this, WebSocketConnection.#inboundHandler, decoder, inflater)
+    return this.#inbound
+  }
+
+  #out(): Outbound<WebSocketConnection> {
+    if (this.#outbound) return this.#outbound
+    const { role, settings, deflate, nextMask } = this.#init
+    const ours = role === 'server' ? 'server' : 'client'
+    const deflater =
+      deflate &&
+      new MessageDeflater(
+        deflate.params[`${ours}MaxWindowBits`],
+        deflate.params[`${ours}NoContextTakeover`],
+        deflate.level,
+      )
+    const outboundDeflate = deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 }
+    const queue = new SendQueue(this.#socket, nextMask)
+    this.#outbound = new Outbound(
+      this,
+      WebSocketConnection.#outboundHandler,
+      queue,
+      outboundDeflate,
+      settings,
+    )
+    return this.#outbound
   }
 
   #moveTo(state: ConnectionState): void {
     if (state === this.#state) return
     const allowed: readonly ConnectionState[] = NEXT[this.#state]
     if (!allowed.includes(state)) throw new Error(`illegal move ${this.#state} -> ${state}`)
-    log('%s: %s -> %s', this.#role, this.#state, state)
+    log('%s: %s -> %s', this.#init.role, this.#state, state)
     this.#state = state
   }
 
@@ -322,13 +330,13 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #onData(chunk: Buffer): void {
     if (this.#readingStopped) return
     this.#lastHeardAt = Date.now()
-    this.#inbound.push(chunk)
+    this.#in().push(chunk)
     this.#flushPong()
   }
 
   #stopReading(): void {
     this.#readingStopped = true
-    this.#inbound.stop()
+    this.#inbound?.stop()
   }
 
   #onPing(payload: Uint8Array): void {
@@ -341,7 +349,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     const payload = this.#pongDue
     if (payload === null) return
     this.#pongDue = null
-    if (!this.#closeSent) this.#outbound.sendControl(Opcode.Pong, payload)
+    if (!this.#closeSent) this.#out().sendControl(Opcode.Pong, payload)
   }
 
   #onPong(payload: Uint8Array): void {
@@ -361,14 +369,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       this.#sendClose(encodeCloseBody(body.code === CloseCode.NoStatus ? undefined : body.code), false)
     if (this.#state === 'open') this.#moveTo('closing')
     // §7.1.1: the server closes the TCP connection first; a client waits for it.
-    if (this.#role === 'server') this.#outbound.endWhenFlushed()
+    if (this.#init.role === 'server') this.#out().endWhenFlushed()
     this.#startCloseTimer()
-  }
-
-  #onEnd(): void {
-    // The peer will send no more; without its close frame this ends as 1006.
-    this.#stopReading()
-    this.#socket.end()
   }
 
   #onSocketClose(): void {
@@ -376,8 +378,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     this.#keepalive?.leave(this)
     this.#registry?.delete(this)
     this.#stopReading()
-    this.#outbound.stop()
-    this.#inbound.close()
+    this.#outbound?.stop()
+    this.#inbound?.close()
     const wasClean = this.#closeSent && this.#closeReceived
     // Without the peer's close frame the code is 1006, unless we failed the connection and know why.
     if (!this.#closeReceived && !this.#failed) {
@@ -392,7 +394,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   #fail(error: WebSocketProtocolError): void {
     if (this.#state === 'closed' || this.#readingStopped) return
-    log('%s: failing with %d (%s): %s', this.#role, error.closeCode, error.code, error.message)
+    log('%s: failing with %d (%s): %s', this.#init.role, error.closeCode, error.code, error.message)
     this.#stopReading()
     this.#failed = true
     if (this.listenerCount('error') > 0) this.emit('error', error)
@@ -402,18 +404,18 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       this.#sendClose(encodeCloseBody(error.closeCode, shortReason(error.message)), true)
     }
     if (this.#state === 'open') this.#moveTo('closing')
-    this.#outbound.endWhenFlushed()
+    this.#out().endWhenFlushed()
     this.#startCloseTimer()
   }
 
   #sendClose(body: Uint8Array, immediately: boolean): void {
     this.#closeSent = true
-    this.#outbound.sendClose(body, immediately)
+    this.#out().sendClose(body, immediately)
   }
 
   #startCloseTimer(): void {
     if (this.#closeTimer !== null) return
-    this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#settings.closeTimeoutMs)
+    this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#init.settings.closeTimeoutMs)
     this.#closeTimer.unref()
   }
 
@@ -427,12 +429,12 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       )
     }
     if (this.#state !== 'open' || this.#closeSent) return
-    this.#outbound.sendControl(opcode, payload)
+    this.#out().sendControl(opcode, payload)
   }
 
   #onPingTimeout(silentMs: number): void {
     if (this.#state !== 'open') return
-    log('%s: silent for %d ms after a ping', this.#role, silentMs)
+    log('%s: silent for %d ms after a ping', this.#init.role, silentMs)
     this.#closeReason = 'ping timeout'
     this.#socket.destroy()
   }

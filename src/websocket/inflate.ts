@@ -10,13 +10,12 @@ const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 
 /** Decompresses the messages of one connection, in order. */
 export class MessageInflater {
-  readonly #zlib: InflateRaw
+  // zlib's state is tens of KiB, so it is made for the first compressed message, not the connection.
+  #stream: InflateRaw | null = null
   readonly #noContextTakeover: boolean
   #busy = false
 
   constructor(noContextTakeover: boolean) {
-    // Inflating with the largest window is always safe whatever window the peer compressed with.
-    this.#zlib = createInflateRaw({ windowBits: 15 })
     this.#noContextTakeover = noContextTakeover
   }
 
@@ -31,7 +30,9 @@ export class MessageInflater {
   ): Promise<Buffer | WebSocketProtocolError> {
     if (this.#busy) throw new Error('inflate called while another message is being inflated')
     this.#busy = true
-    const zlib = this.#zlib
+    // Inflating with the largest window is always safe whatever window the peer compressed with.
+    this.#stream ??= createInflateRaw({ windowBits: 15 })
+    const zlib = this.#stream
     return new Promise((resolve) => {
       const out: Buffer[] = []
       let total = 0
@@ -88,23 +89,27 @@ export class MessageInflater {
 
   /** Frees zlib's memory. */
   close(): void {
-    this.#zlib.close()
+    this.#stream?.close()
   }
 }
 
 /** Compresses the messages of one connection, in order. */
 export class MessageDeflater {
-  readonly #zlib: DeflateRaw
+  #stream: DeflateRaw | null = null
+  readonly #windowBits: number
+  readonly #level: number
   readonly #noContextTakeover: boolean
 
   constructor(windowBits: number, noContextTakeover: boolean, level: number) {
-    this.#zlib = createDeflateRaw({ windowBits, level, memLevel: 8 })
+    this.#windowBits = windowBits
+    this.#level = level
     this.#noContextTakeover = noContextTakeover
   }
 
   /** Compresses one whole message; the caller sends it in a frame with RSV1 set. */
   deflate(data: Uint8Array): Promise<Buffer> {
-    const zlib = this.#zlib
+    this.#stream ??= createDeflateRaw({ windowBits: this.#windowBits, level: this.#level, memLevel: 8 })
+    const zlib = this.#stream
     return new Promise((resolve, reject) => {
       const out: Buffer[] = []
       const onData = (chunk: Buffer) => out.push(chunk)
@@ -124,6 +129,6 @@ export class MessageDeflater {
 
   /** Frees zlib's memory. */
   close(): void {
-    this.#zlib.close()
+    this.#stream?.close()
   }
 }
