@@ -1,14 +1,19 @@
 // Runs every compiled test file through Node's own runner; Node 20 does not expand globs in `--test` arguments.
 import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name)
     if (entry.isDirectory()) return entry.name === 'helpers' ? [] : findTests(path)
-    return entry.name.endsWith('.test.js') ? [path] : []
+    // A compiled test whose source was deleted stays in dist/ (tsc never removes outputs): skip it.
+    return entry.name.endsWith('.test.js') && existsSync(sourceOf(path)) ? [path] : []
   })
+}
+
+function sourceOf(compiled) {
+  return compiled.replace(/^dist[\\/]/, '').replace(/\.js$/, '.ts')
 }
 
 const filter = process.argv.slice(2)
