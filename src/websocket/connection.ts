@@ -9,17 +9,15 @@ import {
   maxCloseReasonBytes,
   parseCloseBody,
 } from './codec/close-code.js'
-import type { DeflateParams } from './codec/deflate-offer.js'
 import { maxControlPayloadBytes, Opcode } from './codec/frame.js'
 import { WebSocketProtocolError } from './codec/protocol-error.js'
-import { isUtf8 } from 'node:buffer'
-import { Inbound, type InboundHandler } from './inbound.js'
-import { MessageDeflater, MessageInflater } from './inflate.js'
-import { KeepaliveSweep } from './keepalive.js'
-import type { ConnectionSettings } from './options.js'
+import { type ConnectionInit, createInbound, createOutbound, toPayload } from './connection-init.js'
+import type { Inbound, InboundHandler } from './inbound.js'
+import { KeepaliveSweep, nowMs } from './keepalive.js'
 import type { PreparedMessage } from './prepared-message.js'
-import { Outbound, type OutboundHandler } from './outbound.js'
-import { type MaskSource, SendQueue } from './send-queue.js'
+import type { Outbound, OutboundHandler } from './outbound.js'
+
+export type { ConnectionInit } from './connection-init.js'
 
 const log = debuglog('switchboard:ws')
 
@@ -42,18 +40,6 @@ export interface ConnectionEvents {
   error: [error: Error]
 }
 
-/** How a connection was negotiated. */
-export interface ConnectionInit {
-  role: 'server' | 'client'
-  settings: ConnectionSettings
-  protocol: string
-  extensions: string
-  deflate: { params: DeflateParams; thresholdBytes: number; level: number } | null
-  nextMask: MaskSource | null
-  /** A set the connection leaves when it closes (the server's `clients`). */
-  registry?: Set<WebSocketConnection>
-}
-
 const kConnection = Symbol('switchboard.connection')
 type OwnedSocket = Socket & { [kConnection]: WebSocketConnection }
 
@@ -74,14 +60,13 @@ const empty = new Uint8Array(0)
  * binary; `send` queues text or bytes and returns false when `bufferedAmount` passes the high-water mark.
  */
 export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
-  readonly #init: ConnectionInit
+  readonly #init: ConnectionInit<WebSocketConnection>
   readonly #socket: Socket
   // Made on first use: most real-time connections sit idle, and then cost only this object (bench: idle memory).
   #inbound: Inbound<WebSocketConnection> | null = null
   #outbound: Outbound<WebSocketConnection> | null = null
   readonly #keepalive: KeepaliveSweep<WebSocketConnection> | null
-  readonly #registry: Set<WebSocketConnection> | undefined
-  #lastHeardAt = Date.now()
+  #lastHeardAt = nowMs()
   #pingSentAt = 0
   #state: ConnectionState = 'open'
   #readingStopped = false
@@ -96,7 +81,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #closeTimer: NodeJS.Timeout | null = null
   #failed = false
 
-  constructor(socket: Socket, init: ConnectionInit) {
+  constructor(socket: Socket, init: ConnectionInit<WebSocketConnection>) {
     super()
     this.#socket = socket
     this.#init = init
@@ -108,8 +93,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
       WebSocketConnection.#checkKeepalive,
       'ws',
     )
-    this.#registry = init.registry
-    this.#registry?.add(this)
+    init.registry?.add(this)
     socket.setNoDelay(true)
     socket.setTimeout(0)
     ;(socket as OwnedSocket)[kConnection] = this
@@ -279,41 +263,12 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   }
 
   #in(): Inbound<WebSocketConnection> {
-    if (this.#inbound) return this.#inbound
-    const { role, settings, deflate } = this.#init
-    const decoder = {
-      role,
-      maxPayloadBytes: settings.maxPayloadBytes,
-      maxFragments: settings.maxFragments,
-      compression: deflate !== null,
-      utf8Check: isUtf8,
-    }
-    const theirs = role === 'server' ? 'client' : 'server'
-    const inflater = deflate && new MessageInflater(deflate.params[`${theirs}NoContextTakeover`])
-    this.#inbound = new Inbound(this, WebSocketConnection.#inboundHandler, decoder, inflater)
+    this.#inbound ??= createInbound(this, WebSocketConnection.#inboundHandler, this.#init)
     return this.#inbound
   }
 
   #out(): Outbound<WebSocketConnection> {
-    if (this.#outbound) return this.#outbound
-    const { role, settings, deflate, nextMask } = this.#init
-    const ours = role === 'server' ? 'server' : 'client'
-    const deflater =
-      deflate &&
-      new MessageDeflater(
-        deflate.params[`${ours}MaxWindowBits`],
-        deflate.params[`${ours}NoContextTakeover`],
-        deflate.level,
-      )
-    const outboundDeflate = deflater && { deflater, thresholdBytes: deflate?.thresholdBytes ?? 0 }
-    const queue = new SendQueue(this.#socket, nextMask)
-    this.#outbound = new Outbound(
-      this,
-      WebSocketConnection.#outboundHandler,
-      queue,
-      outboundDeflate,
-      settings,
-    )
+    this.#outbound ??= createOutbound(this, WebSocketConnection.#outboundHandler, this.#init, this.#socket)
     return this.#outbound
   }
 
@@ -329,7 +284,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
 
   #onData(chunk: Buffer): void {
     if (this.#readingStopped) return
-    this.#lastHeardAt = Date.now()
+    this.#lastHeardAt = nowMs()
     this.#in().push(chunk)
     this.#flushPong()
   }
@@ -376,7 +331,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
   #onSocketClose(): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
     this.#keepalive?.leave(this)
-    this.#registry?.delete(this)
+    this.#init.registry?.delete(this)
     this.#stopReading()
     this.#outbound?.stop()
     this.#inbound?.close()
@@ -438,17 +393,6 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     this.#closeReason = 'ping timeout'
     this.#socket.destroy()
   }
-}
-
-function toPayload(data: string | Uint8Array | ArrayBuffer): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data)
-  if (data instanceof Uint8Array) return data
-  if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  if (ArrayBuffer.isView(data)) {
-    const view = data as ArrayBufferView
-    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
-  }
-  throw typeError('ws-send-type', 'send takes a string, an ArrayBuffer or a typed array')
 }
 
 // A close reason must fit in 123 bytes of UTF-8; our details are ASCII.

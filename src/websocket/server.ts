@@ -15,7 +15,7 @@ import {
   HandshakeError,
   parseUpgradeRequest,
 } from './codec/handshake.js'
-import { WebSocketConnection } from './connection.js'
+import { type ConnectionInit, WebSocketConnection } from './connection.js'
 import {
   type ConnectionSettings,
   type DeflateSettings,
@@ -25,6 +25,11 @@ import {
 import { routeUpgrades } from './upgrade-router.js'
 
 const log = debuglog('switchboard:ws')
+const maxCachedInits = 64
+
+function onHandshakeSocketError(error: Error): void {
+  log('handshake socket error: %s', error.message)
+}
 
 /** How a refused handshake is answered. */
 export interface Refusal {
@@ -82,6 +87,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #ownsHttp = false
   #detach: (() => void) | null = null
   #closing = false
+  readonly #inits = new Map<string, ConnectionInit<WebSocketConnection>>()
 
   constructor(options: WebSocketServerOptions = {}) {
     super()
@@ -138,7 +144,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * Always answers it: with 101 and a `connection` event, or an HTTP error.
    */
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
-    void this.#handshake(request, socket, head)
+    const { authorize, selectProtocol } = this.#options
+    // Without hooks nothing can wait, so the handshake completes in this call: no timer, no promise.
+    if (!authorize && !selectProtocol) {
+      const handshake = this.#check(request)
+      if (handshake instanceof HandshakeError) return this.#reject(socket, request, handshake)
+      return this.#finish(
+        request,
+        socket,
+        head,
+        this.#conclude(handshake, this.#preferredProtocol(handshake.protocols)),
+      )
+    }
+    socket.on('error', onHandshakeSocketError)
+    void this.#handshakeWithHooks(request, socket, head).finally(() =>
+      socket.off('error', onHandshakeSocketError),
+    )
   }
 
   /** Closes every connection with 1001 and stops accepting; resolves when all are closed. */
@@ -167,66 +188,65 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     )
   }
 
-  async #handshake(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const onError = (error: Error) => log('handshake socket error: %s', error.message)
-    socket.on('error', onError)
+  async #handshakeWithHooks(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const timeoutMs = this.#options.handshakeTimeoutMs ?? websocketDefaults.handshakeTimeoutMs
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      this.#reject(
-        socket,
-        request,
-        new HandshakeError('ws-handshake-timeout', 408, `no handshake within ${timeoutMs} ms`),
-      )
+      const error = new HandshakeError('ws-handshake-timeout', 408, `no handshake within ${timeoutMs} ms`)
+      this.#reject(socket, request, error)
     }, timeoutMs)
     try {
-      const answer = await this.#decide(request)
-      if (timedOut || socket.destroyed) return
-      if (answer instanceof HandshakeError) return this.#reject(socket, request, answer)
-      if (this.#closing) {
-        return this.#reject(
-          socket,
-          request,
-          new HandshakeError('ws-handshake-refused', 503, 'the server is stopping'),
-        )
-      }
-      this.#accept(request, socket, head, answer)
+      const answer = await this.#decideWithHooks(request)
+      if (!timedOut && !socket.destroyed) this.#finish(request, socket, head, answer)
     } catch (error) {
       if (!timedOut && !socket.destroyed) {
         log('handshake hook failed: %s', error)
-        this.#reject(
-          socket,
-          request,
-          new HandshakeError('ws-handshake-refused', 500, 'the server failed to decide on the upgrade'),
+        const refusal = new HandshakeError(
+          'ws-handshake-refused',
+          500,
+          'the server failed to decide on the upgrade',
         )
+        this.#reject(socket, request, refusal)
       }
     } finally {
       clearTimeout(timer)
-      socket.off('error', onError)
     }
   }
 
-  async #decide(request: IncomingMessage): Promise<HandshakeError | Acceptance> {
-    const handshake = parseUpgradeRequest(request)
+  async #decideWithHooks(request: IncomingMessage): Promise<HandshakeError | Acceptance> {
+    const handshake = this.#check(request)
     if (handshake instanceof HandshakeError) return handshake
-    const { allowedOrigins, authorize } = this.#options
-    if (allowedOrigins && handshake.origin !== undefined && !allowedOrigins.includes(handshake.origin)) {
-      return new HandshakeError('ws-handshake-origin', 403, `origin ${handshake.origin} is not allowed`)
-    }
+    const { authorize, selectProtocol } = this.#options
     if (authorize) {
       const verdict = await authorize(request)
       if (verdict !== true) {
         const refusal = verdict === false ? {} : verdict
-        return new HandshakeError(
-          'ws-handshake-refused',
-          refusal.status ?? 403,
-          refusal.message ?? 'the upgrade was refused',
-          refusal.headers,
-        )
+        const message = refusal.message ?? 'the upgrade was refused'
+        return new HandshakeError('ws-handshake-refused', refusal.status ?? 403, message, refusal.headers)
       }
     }
-    const protocol = await this.#chooseProtocol(handshake.protocols, request)
+    const offered = handshake.protocols
+    if (!selectProtocol || offered.length === 0)
+      return this.#conclude(handshake, this.#preferredProtocol(offered))
+    const chosen = await selectProtocol(offered, request)
+    if (chosen === null || chosen === undefined || chosen === '') return this.#conclude(handshake, '')
+    return this.#conclude(handshake, offered.includes(chosen) ? chosen : null)
+  }
+
+  // The checks that need no hook: the request itself (RFC 6455 §4.2.1) and the Origin allow-list.
+  #check(request: IncomingMessage): HandshakeError | ClientHandshake {
+    const handshake = parseUpgradeRequest(request)
+    if (handshake instanceof HandshakeError) return handshake
+    const { allowedOrigins } = this.#options
+    if (allowedOrigins && handshake.origin !== undefined && !allowedOrigins.includes(handshake.origin)) {
+      return new HandshakeError('ws-handshake-origin', 403, `origin ${handshake.origin} is not allowed`)
+    }
+    return handshake
+  }
+
+  // `protocol` is '' for none, or null when a hook chose one the client did not offer.
+  #conclude(handshake: ClientHandshake, protocol: string | null): HandshakeError | Acceptance {
     if (protocol === null) {
       return new HandshakeError(
         'ws-handshake-protocol',
@@ -243,41 +263,57 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return { handshake, protocol, extensions: deflate?.response ?? '', deflate }
   }
 
-  // '' selects none; null means the hook broke the rules.
-  async #chooseProtocol(offered: string[], request: IncomingMessage): Promise<string | null> {
-    const { selectProtocol, protocols } = this.#options
+  #preferredProtocol(offered: string[]): string {
     if (offered.length === 0) return ''
-    if (selectProtocol) {
-      const chosen = await selectProtocol(offered, request)
-      if (chosen === null || chosen === undefined || chosen === '') return ''
-      return offered.includes(chosen) ? chosen : null
-    }
+    const { protocols } = this.#options
     if (protocols) return offered.find((p) => protocols.includes(p)) ?? ''
     // Deviation: like `ws`, with no preference configured the client's first choice is accepted.
     return offered[0]
+  }
+
+  #finish(request: IncomingMessage, socket: Socket, head: Buffer, answer: HandshakeError | Acceptance): void {
+    if (answer instanceof HandshakeError) return this.#reject(socket, request, answer)
+    if (this.#closing) {
+      return this.#reject(
+        socket,
+        request,
+        new HandshakeError('ws-handshake-refused', 503, 'the server is stopping'),
+      )
+    }
+    this.#accept(request, socket, head, answer)
   }
 
   #accept(request: IncomingMessage, socket: Socket, head: Buffer, answer: Acceptance): void {
     socket.write(
       formatUpgradeResponse(computeAcceptKey(answer.handshake.key), answer.protocol, answer.extensions),
     )
-    const deflate = answer.deflate && {
-      params: answer.deflate.params,
-      thresholdBytes: this.#deflate?.thresholdBytes ?? websocketDefaults.deflateThresholdBytes,
-      level: this.#deflate?.level ?? websocketDefaults.deflateLevel,
-    }
-    const connection = new WebSocketConnection(socket, {
+    const connection = new WebSocketConnection(socket, this.#initFor(answer))
+    this.emit('connection', connection, request)
+    // Frames that came with the upgrade request are read only now, once `connection` listeners are in place.
+    if (head.length > 0) socket.unshift(head)
+  }
+
+  // Connections negotiated alike share one init object rather than each holding a copy (bench: idle memory).
+  #initFor(answer: Acceptance): ConnectionInit<WebSocketConnection> {
+    const key = `${answer.protocol}\n${answer.extensions}`
+    const cached = this.#inits.get(key)
+    if (cached) return cached
+    const init: ConnectionInit<WebSocketConnection> = {
       role: 'server',
       settings: this.#settings,
       protocol: answer.protocol,
       extensions: answer.extensions,
-      deflate,
+      deflate: answer.deflate && {
+        params: answer.deflate.params,
+        thresholdBytes: this.#deflate?.thresholdBytes ?? websocketDefaults.deflateThresholdBytes,
+        level: this.#deflate?.level ?? websocketDefaults.deflateLevel,
+      },
       nextMask: null,
       registry: this.clients,
-    })
-    this.emit('connection', connection, request)
-    // Frames that came with the upgrade request are read only now, once `connection` listeners are in place.
-    if (head.length > 0) socket.unshift(head)
+    }
+    // Clients choose the protocol strings, so the cache is bounded.
+    if (this.#inits.size < maxCachedInits) this.#inits.set(key, init)
+    return init
   }
 
   #reject(socket: Socket, request: IncomingMessage, error: HandshakeError): void {

@@ -9,18 +9,10 @@ import type { Browser, Page } from 'playwright-core'
 import type { WebSocketConnection } from '../../src/websocket/connection.js'
 import { WebSocketServer } from '../../src/websocket/server.js'
 import { launchChromium } from '../helpers/chromium.js'
+import { connectionClosed, Inbox, KiB, MiB, pattern } from '../helpers/ws-peer.js'
 
-const KiB = 1024
-const MiB = 1024 * KiB
-
-/** Bytes that compress well but differ every 4 KiB; the page builds the same with the same formula. */
-function pattern(size: number): Buffer {
-  const bytes = Buffer.allocUnsafe(size)
-  for (let i = 0; i < size; i++) bytes[i] = (i % 251) ^ ((i >>> 12) & 0xff)
-  return bytes
-}
-
-// The page keeps its sockets in a list and hands messages to the test as text or base64.
+// The page keeps its sockets in a list and hands messages to the test as text or base64. Its `pattern` uses
+// the same formula as the one the test imports, so both sides build the same bytes.
 const html = `<!doctype html>
 <meta charset="utf-8">
 <title>switchboard browser test</title>
@@ -96,23 +88,6 @@ function pageBytes(message: PageMessage): Buffer {
   return Buffer.from(message.base64!, 'base64')
 }
 
-/** Messages in arrival order, so none is lost between awaits. */
-class Inbox {
-  readonly #items: [Buffer, boolean][] = []
-  readonly #waiters: ((item: [Buffer, boolean]) => void)[] = []
-
-  push = (data: Buffer, isBinary: boolean): void => {
-    const waiter = this.#waiters.shift()
-    if (waiter) waiter([data, isBinary])
-    else this.#items.push([data, isBinary])
-  }
-
-  next(): Promise<[Buffer, boolean]> {
-    const item = this.#items.shift()
-    return item ? Promise.resolve(item) : new Promise((resolve) => this.#waiters.push(resolve))
-  }
-}
-
 type Endpoint = '/plain' | '/deflate'
 
 describe("Chromium's native WebSocket against our server", () => {
@@ -178,13 +153,6 @@ describe("Chromium's native WebSocket against our server", () => {
     }
   }
 
-  /** Resolves with the connection's close event arguments. */
-  function closeOf(
-    connection: WebSocketConnection,
-  ): Promise<[code: number, reason: string, wasClean: boolean]> {
-    return new Promise((resolve) => connection.once('close', (...args) => resolve(args)))
-  }
-
   it('declines the permessage-deflate offer Chromium makes, on the endpoint without deflate', async (t) => {
     const { connection, request, pageExtensions } = await openInPage(t, '/plain')
     assert.match(request.headers['sec-websocket-extensions'] ?? '', /^permessage-deflate\b/)
@@ -248,7 +216,7 @@ describe("Chromium's native WebSocket against our server", () => {
 
     it(`the page sees code 4000 and reason 'bye' when our server closes (${mode})`, async (t) => {
       const { id, connection } = await openInPage(t, path)
-      const serverClosed = closeOf(connection)
+      const serverClosed = connectionClosed(connection)
       connection.close(4000, 'bye')
       assert.deepEqual(await inPage('closed', id), { code: 4000, reason: 'bye', wasClean: true })
       const [code, , wasClean] = await serverClosed
@@ -258,7 +226,7 @@ describe("Chromium's native WebSocket against our server", () => {
 
     it(`our server sees the code and reason the page closes with (${mode})`, async (t) => {
       const { id, connection } = await openInPage(t, path)
-      const serverClosed = closeOf(connection)
+      const serverClosed = connectionClosed(connection)
       await inPage('close', id, 4001, 'page leaving ✓')
       assert.deepEqual(await serverClosed, [4001, 'page leaving ✓', true])
       const { code, wasClean } = await inPage('closed', id)
