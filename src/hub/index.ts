@@ -1,0 +1,10 @@
+// switchboard/hub: rooms, broadcast, presence and history; knows no transport.
+export * from './adapter.js'
+export * from './disconnect.js'
+export * from './history.js'
+export * from './hub.js'
+export * from './hub-error.js'
+export * from './limits.js'
+export * from './member.js'
+export * from './session.js'
+export * from './tally.js'
