@@ -63,7 +63,7 @@ export class Session {
 
   /** Takes a nickname, or shares one held elsewhere when `key` is its key. */
   async setNick(name: string, key?: string, guest = false): Promise<NickClaim | HubError> {
-    if (!nickPattern.test(name) || (!guest && name.startsWith('guest-'))) {
+    if (!nickPattern.test(name) || (!guest && /^guest-/i.test(name))) {
       return new HubError(
         'bad-nick',
         400,
@@ -74,6 +74,11 @@ export class Session {
     const presence = this.#hub.adapter.presence
     const wanted = key ?? randomKey()
     const claim = await presence.claimNick(name, wanted, this.member.id)
+    if (this.#detached && claim !== 'taken') {
+      // The connection went away while the claim was in flight: give the name back at once.
+      await presence.releaseNick(name, this.member.id)
+      return new HubError('closed', 410, 'this connection has left')
+    }
     if (claim === 'taken') {
       return new HubError(
         'nick-taken',
@@ -121,8 +126,10 @@ export class Session {
       ? await history.after(room, resume, maxHistoryPage)
       : await history.last(room, recentOnJoin)
     const members = await presence.members(room)
-    // The caller sends the answer when this promise settles; held events follow it a turn later.
-    setImmediate(() => this.#releaseJoining(room, page.lastOffset))
+    // The caller sends the answer when this promise settles; held events follow it a turn later. The
+    // buffer is captured so a leave and a new join of the same room in between get their own release.
+    const held = this.#joining?.get(room)
+    if (held) setImmediate(() => this.#releaseJoining(room, held, page.lastOffset))
     return { room, members, history: page }
   }
 
@@ -196,9 +203,6 @@ export class Session {
   async detach(): Promise<void> {
     if (this.#detached) return
     this.#detached = true
-    for (const [room, held] of this.#joining ?? [])
-      for (const _ of held) this.#hub.settle(room, this, 'dropped')
-    this.#joining = null
     for (const room of [...this.#rooms]) await this.#leave(room)
     if (this.#nick) await this.#hub.adapter.presence.releaseNick(this.#nick, this.member.id)
     this.#hub.forget(this)
@@ -227,11 +231,10 @@ export class Session {
     settleDelivery(this.#counts, outcome)
   }
 
-  #releaseJoining(room: string, lastOffset: number): void {
-    const held = this.#joining?.get(room)
-    if (!held) return
-    this.#joining!.delete(room)
-    if (this.#joining!.size === 0) this.#joining = null
+  #releaseJoining(room: string, held: HubEvent[], lastOffset: number): void {
+    if (this.#joining?.get(room) !== held) return
+    this.#joining.delete(room)
+    if (this.#joining.size === 0) this.#joining = null
     for (const event of held) {
       // Messages the join's history already contained are not sent twice: they count as delivered.
       const duplicate = event.type === 'message' && event.offset <= lastOffset
@@ -242,7 +245,9 @@ export class Session {
 
   async #leave(room: string): Promise<void> {
     this.#rooms.delete(room)
+    for (const _ of this.#joining?.get(room) ?? []) this.#hub.settle(room, this, 'dropped')
     this.#joining?.delete(room)
+    if (this.#joining?.size === 0) this.#joining = null
     this.#hub.removeFromRoom(this, room)
     if (this.#nick && (await this.#hub.adapter.presence.remove(room, this.#nick, this.member.id))) {
       this.#announce(room, 'leave', this.#nick)

@@ -12,16 +12,28 @@ const socketBudgetBytes = 64 * 1024
 /** Supplies fresh 4-byte masking keys; only clients mask. */
 export type MaskSource = () => Uint8Array
 
+type QueuedFrame = Buffer | readonly [Buffer, Buffer]
+
+// Frames of one event-loop turn are joined into one write below this size; larger turns use writev.
+const joinTurnBelowBytes = 64 * 1024
+
 /**
- * The outbound side of one connection. Data frames go straight to the socket while it keeps up, and into
- * `#queue` when it does not; `writeControl` always goes straight to the socket, ahead of the queue.
+ * The outbound side of one connection. Data frames written during one event-loop turn go to the socket
+ * together at the end of it — one syscall however many messages the connection got in that turn — while
+ * it keeps up, and into `#queue` when it does not; `writeControl` always goes straight to the socket.
  */
 export class SendQueue {
+  // Queues with frames from the current turn; one nextTick flushes them all (bench: fan-out).
+  static #dirty: SendQueue[] = []
+  static #flushScheduled = false
+
   readonly #socket: Socket
   readonly #nextMask: MaskSource | null
+  #turn: QueuedFrame[] | null = null
+  #turnBytes = 0
   // Whole frames only (one buffer, or a header and its payload), so a control frame written straight to
   // the socket always lands between two frames.
-  #queue: Array<Buffer | readonly [Buffer, Buffer]> | null = null
+  #queue: QueuedFrame[] | null = null
   #head = 0
   #queuedBytes = 0
   #waitingForDrain = false
@@ -34,7 +46,7 @@ export class SendQueue {
 
   /** Bytes accepted but not yet handed to the kernel: ours plus the socket's. */
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#socket.writableLength
+    return this.#turnBytes + this.#queuedBytes + this.#socket.writableLength
   }
 
   /** Sends a data frame; the payload is not copied when it is large and we are the server. */
@@ -73,39 +85,85 @@ export class SendQueue {
 
   /** Ends the socket (a TCP FIN) once everything queued has been handed to it. */
   endWhenFlushed(): void {
-    if (this.#queue === null) this.#socket.end()
+    if (this.#queue === null && this.#turn === null) this.#socket.end()
     else this.#endWhenFlushed = true
   }
 
   /** Drops everything still queued (the connection is going away). */
   discard(): void {
+    this.#turn = null
+    this.#turnBytes = 0
     this.#queue = null
     this.#head = 0
     this.#queuedBytes = 0
   }
 
   #push(first: Buffer, second?: Buffer): void {
-    const socket = this.#socket
-    if (this.#queue === null && socket.writableLength < socketBudgetBytes) {
-      if (second === undefined) {
-        socket.write(first)
-        return
-      }
-      socket.cork()
-      socket.write(first)
-      socket.write(second)
-      socket.uncork()
+    const frame: QueuedFrame = second === undefined ? first : [first, second]
+    const bytes = second === undefined ? first.length : first.length + second.length
+    if (this.#queue !== null) {
+      this.#queue.push(frame)
+      this.#queuedBytes += bytes
       return
     }
-    this.#queue ??= []
-    if (second === undefined) {
-      this.#queue.push(first)
-      this.#queuedBytes += first.length
+    if (this.#turn === null) {
+      this.#turn = [frame]
+      SendQueue.#dirty.push(this)
+      if (!SendQueue.#flushScheduled) {
+        SendQueue.#flushScheduled = true
+        process.nextTick(SendQueue.#flushTurns)
+      }
     } else {
-      this.#queue.push([first, second])
-      this.#queuedBytes += first.length + second.length
+      this.#turn.push(frame)
     }
-    this.#waitingForDrain = true
+    this.#turnBytes += bytes
+  }
+
+  static #flushTurns = (): void => {
+    SendQueue.#flushScheduled = false
+    const dirty = SendQueue.#dirty
+    SendQueue.#dirty = []
+    for (const queue of dirty) queue.#flushTurn()
+  }
+
+  #flushTurn(): void {
+    const frames = this.#turn
+    if (frames === null) return
+    const bytes = this.#turnBytes
+    this.#turn = null
+    this.#turnBytes = 0
+    const socket = this.#socket
+    if (!socket.writable) return
+    if (this.#queue !== null || socket.writableLength >= socketBudgetBytes) {
+      // The socket is behind: these frames wait for its drain, behind anything already waiting.
+      this.#queue = this.#queue === null ? frames : this.#queue.concat(frames)
+      this.#queuedBytes += bytes
+      this.#waitingForDrain = true
+      return
+    }
+    if (frames.length === 1 && Buffer.isBuffer(frames[0])) socket.write(frames[0])
+    else if (bytes < joinTurnBelowBytes) socket.write(Buffer.concat(frames.flat(), bytes))
+    else {
+      // A large turn goes out only up to the socket budget, so control frames can still overtake the rest.
+      let i = 0
+      socket.cork()
+      while (i < frames.length && socket.writableLength < socketBudgetBytes) {
+        const frame = frames[i++]
+        if (Buffer.isBuffer(frame)) socket.write(frame)
+        else {
+          socket.write(frame[0])
+          socket.write(frame[1])
+        }
+      }
+      socket.uncork()
+      if (i < frames.length) {
+        this.#queue = frames.slice(i)
+        for (const frame of this.#queue) this.#queuedBytes += Buffer.isBuffer(frame) ? frame.length : frame[0].length + frame[1].length
+        this.#waitingForDrain = true
+        return
+      }
+    }
+    if (this.#endWhenFlushed) socket.end()
   }
 
   /** Hands held-back frames to the socket after its `drain`; true when nothing is held back any more. */

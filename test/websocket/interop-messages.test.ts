@@ -209,6 +209,8 @@ describe('regressions', () => {
     })
     // 12 MiB backs the socket up, so what follows waits in our own queue.
     connection.send(Buffer.alloc(12 * MiB, 1))
+    // Sends go to the socket at the end of the turn.
+    await new Promise((resolve) => setImmediate(resolve))
     assert.ok(wire.writableLength > 0, 'precondition: the socket is backed up')
     // 17 frames of 4 + 3851 bytes make 65535: the header after them crosses the 64 KiB socket budget.
     for (let i = 0; i < 17; i++) connection.send(Buffer.alloc(3851, 2))
