@@ -184,10 +184,10 @@ export class Hub {
     if (set?.size === 0) this.#nickSessions.delete(session.nick)
   }
 
-  async #assignGuest(session: Session): Promise<void | HubError> {
+  async #assignGuest(session: Session): Promise<HubError | undefined> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const named = await session.setNick(`guest-${++this.#guests}`, undefined, true)
-      if (!(named instanceof HubError)) return
+      if (!(named instanceof HubError)) return undefined
     }
     return new HubError('nick-taken', 409, 'no free guest name')
   }

@@ -135,7 +135,7 @@ export class Session {
 
   /** Leaves a room; the others see the nickname leave once its last connection there is gone. */
   async leave(room: string): Promise<true | HubError> {
-    if (!this.#rooms.has(room)) return new HubError('not-in-room', 404, `not in ${room}`)
+    if (!this.#rooms.has(room)) return new HubError('not-in-room', 403, `not in ${room}`)
     await this.#leave(room)
     return true
   }
@@ -150,11 +150,14 @@ export class Session {
     if (refused) return refused
     if (!this.#rooms.has(room))
       return new HubError('not-in-room', 403, `join ${room} before publishing to it`)
-    const message = await this.#hub.adapter.history.append(room, {
-      from: this.#nick,
-      data,
-      ts: this.#hub.now(),
-    })
+    let message: RoomMessage
+    try {
+      message = await this.#hub.adapter.history.append(room, { from: this.#nick, data, ts: this.#hub.now() })
+    } catch (error) {
+      // A store that fails (disk full, closed during shutdown) refuses this publish; nothing was sent.
+      const detail = `the message could not be stored: ${(error as Error).message}`
+      return new HubError('history-unavailable', 503, detail)
+    }
     this.#hub.countPublished(room)
     this.#hub.broadcast({
       kind: 'room',
@@ -169,8 +172,12 @@ export class Session {
   async direct(to: string, data: MessageData): Promise<DirectMessage | HubError> {
     const refused = this.#checkOpen() ?? this.#checkMessage(data)
     if (refused) return refused
-    if (!(await this.#hub.adapter.presence.hasNick(to)))
+    // The name is checked before it is echoed back, so an error never carries raw control characters.
+    if (!nickPattern.test(to))
+      return new HubError('bad-nick', 400, 'a nickname is 1-32 letters, digits, _ - or .')
+    if (!(await this.#hub.adapter.presence.hasNick(to))) {
       return new HubError('no-such-member', 404, `nobody is called ${to}`)
+    }
     const event: DirectMessage = { type: 'direct', from: this.#nick, to, data, ts: this.#hub.now() }
     this.#hub.broadcast({ kind: 'nick', nick: to, event })
     return event

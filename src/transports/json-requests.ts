@@ -6,21 +6,20 @@ import type { RoomMessage } from '../hub/member.js'
 import type { Session } from '../hub/session.js'
 import { encodeData, formatError, formatReply, type Request } from './codec/json-protocol.js'
 
-/** The reply to send, and whether the client asked to leave. */
+/** The reply to send, whether the client asked to leave, and the refusal if it was one (for counters). */
 export interface RequestOutcome {
   reply: string
   quit: boolean
+  error: HubError | null
 }
 
 /** Runs one request and formats its reply (errors included, with the request's id). */
 export async function runRequest(hub: Hub, session: Session, request: Request): Promise<RequestOutcome> {
   const { id } = request
   const result = await perform(hub, session, request)
-  if (result instanceof HubError) return { reply: formatError(id, result), quit: false }
-  return {
-    reply: formatReply(request.op === 'ping' ? 'pong' : request.op, id, result),
-    quit: request.op === 'quit',
-  }
+  if (result instanceof HubError) return { reply: formatError(id, result), quit: false, error: result }
+  const reply = formatReply(request.op === 'ping' ? 'pong' : request.op, id, result)
+  return { reply, quit: request.op === 'quit', error: null }
 }
 
 async function perform(

@@ -261,10 +261,10 @@ describe('rooms', () => {
     assert.deepEqual([...session.rooms].sort(), ['a', 'b', 'c'])
   })
 
-  it('answers 404 not-in-room when leaving a room the connection is not in', async (t) => {
+  it('answers 403 not-in-room when leaving a room the connection is not in', async (t) => {
     const hub = makeHub(t)
     const { session } = await connectFake(hub)
-    assertRefused(await session.leave('x'), 'not-in-room', 404)
+    assertRefused(await session.leave('x'), 'not-in-room', 403)
   })
 
   it('stops delivering a room once the connection has left it', async (t) => {

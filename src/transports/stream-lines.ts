@@ -1,0 +1,594 @@
+// One stream socket (TCP or Unix) as a hub member speaking the line protocol, in text or JSON-lines mode, and
+// the server side that admits, counts and closes such sockets. The protocol: docs/line-protocol.md.
+//
+//   greeting ──welcome──▶ open ──close(reason): BYE──▶ closing ──socket closed──▶ closed
+//      │                                                  ▲
+//      └──── close(reason): BYE, or the hub refuses: ERR ─┘     (any state ──socket closed──▶ closed)
+import type { ListenOptions, Server } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { debuglog } from 'node:util'
+import { rangeError } from '../errors.js'
+import { Disconnect, type DisconnectInfo } from '../hub/disconnect.js'
+import type { Hub } from '../hub/hub.js'
+import { HubError } from '../hub/hub-error.js'
+import type { Delivery, HubEvent, Member } from '../hub/member.js'
+import type { Session } from '../hub/session.js'
+import { formatError, formatEvent, JsonProtocolError, parseRequest } from './codec/json-protocol.js'
+import {
+  actionPrefix,
+  type Command,
+  type DecodedLine,
+  formatAnswer,
+  formatBye,
+  formatErr,
+  formatEventLine,
+  formatWelcome,
+  LineDecoder,
+  LineProtocolError,
+  parseCommand,
+} from './codec/line.js'
+import { ConnectionGate } from './connection-gate.js'
+import { runRequest } from './json-requests.js'
+import { countRefused, newCounters, type TransportCounters } from './listener.js'
+
+const log = debuglog('switchboard:lines')
+
+/** What a connection speaks: text lines for people, or switchboard.v1 JSON lines for programs. */
+export type LineMode = 'text' | 'json'
+
+/** Settings of the TCP and Unix line transports. */
+export interface LineOptions {
+  /** What a connection speaks from the start; `/json` and `/text` switch it. @default 'text' */
+  mode: LineMode
+  /** Longest line accepted, in bytes without its CR LF; fits a 64 KiB message sent as base64 JSON. @default 131072 */
+  maxLineBytes: number
+  /** A connection that sends nothing for this long is closed with `BYE 4002 idle timeout`; 0 never. @default 300000 */
+  idleTimeoutMs: number
+  /** Bytes waiting to be sent to one connection past which it is closed with `BYE 4008`. @default 1048576 */
+  maxQueuedBytes: number
+  /** After a BYE, how long the peer has to read it and close before the socket is dropped. @default 5000 */
+  closeTimeoutMs: number
+}
+
+/** The defaults of every line transport setting. */
+export const lineDefaults: LineOptions = {
+  mode: 'text',
+  maxLineBytes: 128 * 1024,
+  idleTimeoutMs: 5 * 60 * 1000,
+  maxQueuedBytes: 1024 * 1024,
+  closeTimeoutMs: 5000,
+}
+
+/** Fills in defaults and checks every setting; misuse throws a `RangeError` with a `code` at once. */
+export function resolveLineOptions(options: Partial<LineOptions> = {}): LineOptions {
+  const resolved: LineOptions = { ...lineDefaults }
+  for (const key of Object.keys(lineDefaults) as Array<keyof LineOptions>) {
+    if (options[key] !== undefined) Object.assign(resolved, { [key]: options[key] })
+  }
+  if (resolved.mode !== 'text' && resolved.mode !== 'json')
+    throw rangeError('line-bad-option', `mode is 'text' or 'json', not ${String(resolved.mode)}`)
+  const positive = ['maxLineBytes', 'maxQueuedBytes'] as const
+  const nonNegative = ['idleTimeoutMs', 'closeTimeoutMs'] as const
+  for (const key of [...positive, ...nonNegative]) {
+    const value = resolved[key]
+    const least = (positive as readonly string[]).includes(key) ? 1 : 0
+    if (!Number.isInteger(value) || value < least)
+      throw rangeError('line-bad-option', `${key} must be a whole number of at least ${least}, not ${value}`)
+  }
+  return resolved
+}
+
+/** A connection's state. */
+export type LineConnectionState = 'greeting' | 'open' | 'closing' | 'closed'
+
+const NEXT = {
+  greeting: ['open', 'closing', 'closed'],
+  open: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+} as const satisfies Record<LineConnectionState, readonly LineConnectionState[]>
+
+/** The room every connection starts in. */
+export const firstRoom = 'lobby'
+
+// Ids are unique among every server of a cluster: a random tag names this process.
+const processTag = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')
+let connectionCount = 0
+
+// The hub hands one event object to every member of a room, so each is formatted and encoded once per mode
+// and the same bytes are written to every socket, not once per member.
+const encoded = { text: new WeakMap<HubEvent, Buffer>(), json: new WeakMap<HubEvent, Buffer>() }
+
+function encodeEvent(event: HubEvent, mode: LineMode): Buffer {
+  let bytes = encoded[mode].get(event)
+  if (bytes === undefined) {
+    bytes = lineBytes(mode === 'text' ? formatEventLine(event) : formatEvent({ ...event }))
+    encoded[mode].set(event, bytes)
+  }
+  return bytes
+}
+
+function lineBytes(line: string): Buffer {
+  return Buffer.from(`${line}\n`)
+}
+
+const endOfInput = Symbol('end of input')
+type Inbound = DecodedLine | typeof endOfInput
+
+/** What a connection needs from its server. */
+export interface LineContext {
+  hub: Hub
+  transport: 'tcp' | 'unix'
+  remoteAddress: string
+  options: LineOptions
+  counters: TransportCounters
+}
+
+/**
+ * One stream socket in the hub. Lines are handled one at a time, in order; while they are, the socket is
+ * paused, so a client sending faster than we answer is held back by TCP instead of growing a queue here.
+ */
+export class LineConnection implements Member {
+  readonly id = `line-${processTag}-${++connectionCount}`
+  readonly transport: 'tcp' | 'unix'
+  readonly remoteAddress: string
+  /** Settles when the socket is gone. */
+  readonly closed: Promise<void>
+  readonly #socket: Duplex
+  readonly #hub: Hub
+  readonly #options: LineOptions
+  readonly #counters: TransportCounters
+  readonly #decoder: LineDecoder
+  #state: LineConnectionState = 'greeting'
+  #mode: LineMode
+  #session: Session | null = null
+  // Where plain lines go in text mode.
+  #room: string | null = null
+  #inbound: Inbound[] = []
+  #pumping = false
+  // Events that arrive before the welcome is out wait here (they count toward the queue limit).
+  #early: Buffer[] = []
+  #earlyBytes = 0
+  #lastHeardAt = Date.now()
+  #idleTimer: NodeJS.Timeout | null = null
+  #closeTimer: NodeJS.Timeout | null = null
+  #onClosed: () => void = () => {}
+
+  constructor(socket: Duplex, context: LineContext) {
+    this.#socket = socket
+    this.#hub = context.hub
+    this.transport = context.transport
+    this.remoteAddress = context.remoteAddress
+    this.#options = context.options
+    this.#counters = context.counters
+    this.#mode = context.options.mode
+    this.#decoder = new LineDecoder(context.options.maxLineBytes)
+    this.closed = new Promise((resolve) => {
+      this.#onClosed = resolve
+    })
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('end', () => this.#onEnd())
+    socket.on('close', () => this.#onSocketClose())
+    this.#armIdle(context.options.idleTimeoutMs)
+    void this.#greet()
+  }
+
+  /** Where the connection is in its life. */
+  get state(): LineConnectionState {
+    return this.#state
+  }
+
+  /** Bytes accepted for this connection and not yet handed to the kernel. */
+  get queuedBytes(): number {
+    return this.#socket.writableLength + this.#earlyBytes
+  }
+
+  /** Writes one event as a line in the connection's mode; a reader that is too far behind is closed instead. */
+  deliver(event: HubEvent): Delivery {
+    if (this.#state === 'closing' || this.#state === 'closed') return 'dropped'
+    return this.#write(encodeEvent(event, this.#mode)) ? 'delivered' : 'dropped'
+  }
+
+  /** Says BYE (`BYE <code> <reason>`, or a JSON `bye` event), flushes, ends the socket and leaves the hub. */
+  close(reason: DisconnectInfo): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return
+    this.#moveTo('closing')
+    this.#inbound = []
+    this.#early = []
+    this.#earlyBytes = 0
+    const bye = this.#mode === 'json' ? formatEvent({ type: 'bye', ...reason }) : formatBye(reason)
+    this.#endWith(lineBytes(bye))
+    this.#detach()
+  }
+
+  async #greet(): Promise<void> {
+    const session = await this.#hub.connect(this, { rooms: [] })
+    if (session instanceof HubError) {
+      countRefused(this.#counters, session.code)
+      if (this.#state !== 'greeting') return
+      this.#moveTo('closing')
+      return this.#endWith(lineBytes(this.#formatRefusal(session)))
+    }
+    this.#session = session
+    if (this.#state !== 'greeting') return this.#detach()
+    const joined = await session.join(firstRoom)
+    if (this.#state !== 'greeting') return
+    if (joined instanceof HubError) {
+      this.#put(lineBytes(this.#formatRefusal(joined)))
+      return this.close(Disconnect.ProtocolError)
+    }
+    this.#room = firstRoom
+    // Written before the join's held events, which the hub releases a turn later.
+    const { nick, nickKey } = session
+    if (this.#mode === 'json') {
+      this.#put(lineBytes(formatEvent({ type: 'welcome', nick, key: nickKey, rooms: [...session.rooms] })))
+    } else {
+      this.#put(lineBytes(formatWelcome(nick, nickKey, firstRoom)))
+      for (const message of joined.history.messages) this.#put(encodeEvent(message, 'text'))
+    }
+    for (const line of this.#early) this.#put(line)
+    this.#early = []
+    this.#earlyBytes = 0
+    this.#moveTo('open')
+    this.#socket.resume()
+    void this.#pump()
+  }
+
+  // Receiving.
+
+  #onData(chunk: Buffer): void {
+    this.#counters.bytesIn += chunk.length
+    this.#lastHeardAt = Date.now()
+    // While closing, what the peer sends is read and dropped: see #endWith.
+    if (this.#state === 'closing' || this.#state === 'closed') return
+    for (const line of this.#decoder.push(chunk)) this.#inbound.push(line)
+    // Lines wait for the welcome with the socket paused, so a slow hub cannot make them pile up.
+    if (this.#state === 'greeting') this.#socket.pause()
+    else void this.#pump()
+  }
+
+  #onEnd(): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return
+    // The peer is done sending (nc -N at the end of its input): answer what it sent, then say BYE.
+    this.#inbound.push(...this.#decoder.end(), endOfInput)
+    void this.#pump()
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping || this.#state !== 'open' || this.#inbound.length === 0) return
+    this.#pumping = true
+    this.#socket.pause()
+    while (this.#inbound.length > 0 && this.#state === 'open') {
+      const batch = this.#inbound
+      this.#inbound = []
+      for (const item of batch) {
+        if (this.#state !== 'open') break
+        if (item === endOfInput) this.close(Disconnect.Quit)
+        else await this.#onLine(item)
+        // A turn of the event loop between lines: other connections get theirs, and events a join held
+        // back come out before the next line's answer.
+        await new Promise(setImmediate)
+      }
+    }
+    this.#pumping = false
+    if (this.#state === 'open') this.#socket.resume()
+  }
+
+  async #onLine(line: DecodedLine): Promise<void> {
+    this.#counters.messagesIn++
+    try {
+      if (line instanceof LineProtocolError) this.#refuse(line)
+      else if (this.#mode === 'text') await this.#onTextLine(line)
+      else await this.#onJsonLine(line)
+    } catch (error) {
+      // A bug of ours must not take the connection (or the process) down: the client hears of it.
+      log('%s: line failed: %O', this.id, error)
+      this.#refuse({ status: 500, code: 'internal-error', message: 'the server failed on this line' })
+    }
+  }
+
+  async #onTextLine(line: string): Promise<void> {
+    const command = parseCommand(line)
+    if (command instanceof LineProtocolError) return this.#refuse(command)
+    const reply = await this.#runCommand(this.#session!, command)
+    if (reply instanceof HubError) return this.#refuse(reply)
+    for (const text of reply) this.#write(typeof text === 'string' ? lineBytes(text) : text)
+  }
+
+  /** Carries out a text command; the answer is its lines (a room's messages already encoded), or a refusal. */
+  async #runCommand(session: Session, command: Command): Promise<Array<string | Buffer> | HubError> {
+    switch (command.kind) {
+      case 'blank':
+        return []
+      case 'say':
+      case 'me': {
+        const room = this.#currentRoom()
+        if (room === null) return notInRoom()
+        const text = command.kind === 'me' ? actionPrefix + command.text : command.text
+        // Deviation from JSON publish: a person sees what they typed already, so it is not echoed.
+        const sent = await session.publish(room, text, { echo: false })
+        return sent instanceof HubError ? sent : []
+      }
+      case 'msg': {
+        const sent = await session.direct(command.to, command.text)
+        return sent instanceof HubError ? sent : [formatAnswer.msg(command.to)]
+      }
+      case 'nick': {
+        const claim = await session.setNick(command.name, command.key)
+        return claim instanceof HubError ? claim : [formatAnswer.nick(claim.nick, claim.key)]
+      }
+      case 'join': {
+        const joined = await session.join(command.room)
+        if (joined instanceof HubError) return joined
+        this.#room = joined.room
+        return [formatAnswer.join(joined.room, joined.members), ...this.#messages(joined.history.messages)]
+      }
+      case 'leave': {
+        const room = command.room ?? this.#currentRoom()
+        const left = room === null ? notInRoom() : await session.leave(room)
+        return left instanceof HubError ? left : [formatAnswer.leave(room!, this.#currentRoom())]
+      }
+      case 'rooms':
+        return [formatAnswer.rooms(await this.#hub.rooms())]
+      case 'who': {
+        const room = command.room ?? this.#currentRoom()
+        const members = room === null ? notInRoom() : await session.who(room)
+        return members instanceof HubError ? members : [formatAnswer.who(room!, members)]
+      }
+      case 'history': {
+        const room = this.#currentRoom()
+        const last = command.last ?? this.#hub.limits.recentOnJoin
+        const page = room === null ? notInRoom() : await session.history(room, { last })
+        if (page instanceof HubError) return page
+        return [formatAnswer.history(page.room, page.messages.length), ...this.#messages(page.messages)]
+      }
+      case 'help':
+        return formatAnswer.help()
+      case 'ping':
+        return [formatAnswer.ping()]
+      case 'quit':
+        this.close(Disconnect.Quit)
+        return []
+      case 'text':
+        return [formatAnswer.text()]
+      case 'json':
+        this.#mode = 'json'
+        return [JSON.stringify({ ok: true, op: 'json' })]
+    }
+  }
+
+  #messages(messages: readonly HubEvent[]): Buffer[] {
+    return messages.map((message) => encodeEvent(message, 'text'))
+  }
+
+  /** The room plain lines go to: the last one joined, or the newest left when that one is gone. */
+  #currentRoom(): string | null {
+    const rooms = this.#session?.rooms
+    if (!rooms) return null
+    if (this.#room !== null && rooms.has(this.#room)) return this.#room
+    this.#room = null
+    for (const room of rooms) this.#room = room
+    return this.#room
+  }
+
+  async #onJsonLine(line: string): Promise<void> {
+    const trimmed = line.trim()
+    if (trimmed === '') return
+    if (trimmed === '/text' || trimmed === '/json') {
+      this.#mode = trimmed === '/text' ? 'text' : 'json'
+      return this.#reply(this.#mode === 'text' ? 'OK text' : JSON.stringify({ ok: true, op: 'json' }))
+    }
+    const request = parseRequest(line)
+    if (request instanceof JsonProtocolError) {
+      countRefused(this.#counters, request.code)
+      return this.#reply(formatError(request.requestId, request))
+    }
+    const { reply, quit } = await runRequest(this.#hub, this.#session!, request)
+    // runRequest answers with text; a refusal's code is the first "code" after a top-level "ok":false
+    // (an id string cannot contain that unescaped).
+    const refused = /"ok":false,"error":\{"code":"([^"]*)"/.exec(reply)
+    if (refused) countRefused(this.#counters, refused[1])
+    this.#reply(reply)
+    if (quit) this.close(Disconnect.Quit)
+  }
+
+  // Sending.
+
+  #reply(line: string): void {
+    this.#write(lineBytes(line))
+  }
+
+  #refuse(error: { status: number; code: string; message: string }): void {
+    countRefused(this.#counters, error.code)
+    this.#reply(this.#formatRefusal(error))
+  }
+
+  #formatRefusal(error: { status: number; code: string; message: string }): string {
+    return this.#mode === 'json' ? formatError(undefined, error) : formatErr(error)
+  }
+
+  /** Queues one line unless that takes the connection past its limit, which closes it instead. */
+  #write(bytes: Buffer): boolean {
+    const queued = this.queuedBytes
+    // A line larger than the limit still goes out whole when nothing else is waiting.
+    if (queued > 0 && queued + bytes.length > this.#options.maxQueuedBytes) {
+      log('%s: %d bytes queued, cannot add %d', this.id, queued, bytes.length)
+      countRefused(this.#counters, 'slow-consumer')
+      this.close(Disconnect.SlowConsumer)
+      return false
+    }
+    if (this.#state === 'greeting') {
+      // Counted as delivered: it goes out right after the welcome (or is dropped with the connection).
+      this.#early.push(bytes)
+      this.#earlyBytes += bytes.length
+      return true
+    }
+    this.#put(bytes)
+    return true
+  }
+
+  #put(bytes: Buffer): void {
+    if (!this.#socket.writable) return
+    this.#socket.write(bytes)
+    this.#counters.bytesOut += bytes.length
+    this.#counters.messagesOut++
+  }
+
+  /** Writes a last line and ends the socket, dropping it if the peer has not closed within the timeout. */
+  #endWith(bytes: Buffer): void {
+    this.#stopIdle()
+    this.#put(bytes)
+    this.#socket.end()
+    // Reading on (and dropping) keeps our close a FIN: closing with unread data would send a reset, which
+    // can destroy the BYE line before the peer reads it.
+    this.#socket.resume()
+    // Not unref'd: a shutdown waits for this bound, and no longer.
+    this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#options.closeTimeoutMs)
+  }
+
+  // Lifetime.
+
+  #armIdle(delayMs: number): void {
+    if (this.#options.idleTimeoutMs === 0) return
+    this.#idleTimer = setTimeout(() => this.#onIdleTimer(), delayMs)
+    this.#idleTimer.unref()
+  }
+
+  // One timer per connection, re-armed only when it fires: lines arriving reset nothing (bench: line flood).
+  #onIdleTimer(): void {
+    const quietMs = Date.now() - this.#lastHeardAt
+    if (quietMs < this.#options.idleTimeoutMs) return this.#armIdle(this.#options.idleTimeoutMs - quietMs)
+    log('%s: idle for %d ms', this.id, quietMs)
+    this.close(Disconnect.IdleTimeout)
+  }
+
+  #stopIdle(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    this.#idleTimer = null
+  }
+
+  #onSocketClose(): void {
+    this.#moveTo('closed')
+    this.#stopIdle()
+    if (this.#closeTimer) clearTimeout(this.#closeTimer)
+    this.#detach()
+    this.#onClosed()
+  }
+
+  #detach(): void {
+    this.#session?.detach().catch((error: unknown) => log('%s: detach failed: %O', this.id, error))
+  }
+
+  #moveTo(state: LineConnectionState): void {
+    if (state === this.#state) return
+    const allowed: readonly LineConnectionState[] = NEXT[this.#state]
+    if (!allowed.includes(state)) throw new Error(`illegal move ${this.#state} -> ${state}`)
+    log('%s: %s -> %s', this.id, this.#state, state)
+    this.#state = state
+  }
+}
+
+function notInRoom(): HubError {
+  return new HubError('not-in-room', 403, 'you are in no room; /join ROOM first')
+}
+
+/** How a line server is set up. */
+export interface LineServerSettings {
+  transport: 'tcp' | 'unix'
+  options?: Partial<LineOptions>
+  /** Connection limits shared with the server's other transports. @default a gate of its own */
+  gate?: ConnectionGate
+}
+
+/** The connections of one line listener: admits them through the gate, counts them, closes them all. */
+export class LineServer {
+  readonly counters: TransportCounters
+  readonly options: LineOptions
+  readonly #hub: Hub
+  readonly #transport: 'tcp' | 'unix'
+  readonly #gate: ConnectionGate
+  readonly #open = new Set<LineConnection>()
+  #closing = false
+
+  constructor(hub: Hub, settings: LineServerSettings) {
+    this.#hub = hub
+    this.#transport = settings.transport
+    this.options = resolveLineOptions(settings.options)
+    this.#gate = settings.gate ?? new ConnectionGate()
+    const open = this.#open
+    this.counters = {
+      ...newCounters(),
+      get queuedBytes() {
+        let sum = 0
+        for (const connection of open) sum += connection.queuedBytes
+        return sum
+      },
+    }
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.#open.size
+  }
+
+  /**
+   * Serves a new socket from `address`. `gateKey` is what the per-address limit counts (Unix peers have no
+   * address, so each passes a key of its own and only the total applies).
+   */
+  accept(socket: Duplex, address: string, gateKey = address): void {
+    // ECONNRESET and the like are routine; 'close' follows every error and does the cleaning up.
+    socket.on('error', (error) => log('%s socket from %s: %s', this.#transport, address, error.message))
+    if (this.#closing) return this.#turnAway(socket, 'closed', 'the server is stopping')
+    const admitted = this.#gate.admit(gateKey)
+    if (admitted !== 'ok') {
+      countRefused(this.counters, admitted)
+      const detail =
+        admitted === 'too-many-connections'
+          ? 'the server has all the connections it can take; try again later'
+          : `too many connections from ${address}; try again later`
+      return this.#turnAway(socket, admitted, detail)
+    }
+    const connection = new LineConnection(socket, {
+      hub: this.#hub,
+      transport: this.#transport,
+      remoteAddress: address,
+      options: this.options,
+      counters: this.counters,
+    })
+    this.#open.add(connection)
+    void connection.closed.then(() => {
+      this.#open.delete(connection)
+      this.#gate.release(gateKey)
+    })
+  }
+
+  /** Refuses new sockets, says BYE to every connection and resolves once all are gone. */
+  async close(reason: DisconnectInfo): Promise<void> {
+    this.#closing = true
+    const open = [...this.#open]
+    for (const connection of open) connection.close(reason)
+    await Promise.all(open.map((connection) => connection.closed))
+  }
+
+  #turnAway(socket: Duplex, code: string, message: string): void {
+    const error = { status: 503, code, message }
+    const line = this.options.mode === 'json' ? formatError(undefined, error) : formatErr(error)
+    socket.end(`${line}\n`)
+    socket.resume()
+    const timer = setTimeout(() => socket.destroy(), this.options.closeTimeoutMs)
+    socket.once('close', () => clearTimeout(timer))
+  }
+}
+
+/** Listens, rejecting with the system's error (EADDRINUSE, EACCES…) when that fails. */
+export function listen(server: Server, options: ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options, () => {
+      server.off('error', reject)
+      // Later errors (EMFILE on accept) are the server's to survive, not the process's.
+      server.on('error', (error) => log('listener error: %s', error.message))
+      resolve()
+    })
+  })
+}

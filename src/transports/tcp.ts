@@ -1,0 +1,50 @@
+// The TCP line transport: `nc 127.0.0.1 9090` joins the hub's lobby. The protocol: docs/line-protocol.md.
+import { createServer } from 'node:net'
+import type { Hub } from '../hub/hub.js'
+import type { ConnectionGate } from './connection-gate.js'
+import type { Listener } from './listener.js'
+import { type LineOptions, LineServer, listen } from './stream-lines.js'
+
+/** Where the TCP transport listens. */
+export interface TcpSettings {
+  /** Interface to listen on; `0.0.0.0` or `::` for every one. @default '127.0.0.1' */
+  host: string
+  /** Port; 0 picks a free one. @default 9090 */
+  port: number
+}
+
+/** The TCP transport's defaults. */
+export const tcpDefaults: TcpSettings = { host: '127.0.0.1', port: 9090 }
+
+/** How `startTcp` is set up: where, the line settings, and the gate shared with other transports. */
+export type TcpOptions = Partial<TcpSettings & LineOptions> & { gate?: ConnectionGate }
+
+/** Starts the TCP line transport; resolves once listening, with the URL to print (`tcp://127.0.0.1:9090`). */
+export async function startTcp(hub: Hub, options: TcpOptions = {}): Promise<Listener> {
+  const { host = tcpDefaults.host, port = tcpDefaults.port, gate, ...lineOptions } = options
+  const lines = new LineServer(hub, { transport: 'tcp', options: lineOptions, gate })
+  // Half-open: a peer that has sent its last line (nc -N) still gets the answers and the BYE.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    // Chat lines are small and wanted now.
+    socket.setNoDelay(true)
+    lines.accept(socket, socket.remoteAddress ?? 'unknown')
+  })
+  await listen(server, { host, port })
+  const address = server.address()
+  const url =
+    address !== null && typeof address === 'object'
+      ? `tcp://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`
+      : `tcp://${host}:${port}`
+  return {
+    url,
+    get connections() {
+      return lines.connections
+    },
+    counters: lines.counters,
+    async close(reason) {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      await lines.close(reason)
+      await stopped
+    },
+  }
+}
