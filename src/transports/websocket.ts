@@ -153,7 +153,7 @@ export class WebSocketMember implements Member {
   close(reason: DisconnectInfo): void {
     // The close frame follows what is queued, so a slow reader that catches up still learns why it was cut;
     // the engine drops the TCP connection if it has not answered within closeTimeoutMs.
-    this.#socket.close(reason.code, reason.reason)
+    this.#socket.close(closeCodeOf(reason), reason.reason)
   }
 
   #sent(payloadBytes: number): void {
@@ -242,7 +242,7 @@ class WebSocketTransport implements Listener {
   }
 
   async close(reason: DisconnectInfo): Promise<void> {
-    await this.#server.close(reason.code, reason.reason)
+    await this.#server.close(closeCodeOf(reason), reason.reason)
     await Promise.all(this.#detaching)
   }
 
@@ -397,4 +397,9 @@ function shortReason(text: string): string {
   let reason = text
   while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1)
   return reason
+}
+
+/** The close code for a reason: RFC 6455's 1001 when the server goes away, our 4000-range codes otherwise. */
+export function closeCodeOf(reason: DisconnectInfo): number {
+  return reason.code === Disconnect.ServerStopping.code ? CloseCode.GoingAway : reason.code
 }

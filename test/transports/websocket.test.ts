@@ -572,12 +572,12 @@ describe('limits and lifecycle', () => {
     assert.equal(listener.counters.queuedBytes, 0)
   })
 
-  it('closes with 4001 "server stopping" when the listener closes', async (t) => {
+  it('closes with 1001 "server stopping" when the listener closes', async (t) => {
     const { url, listener } = await startSwitchboard(t)
     const client = await connectWs(t, url)
     const closing = wsClosed(client.ws)
     await listener.close(Disconnect.ServerStopping)
-    assert.deepEqual(await closing, { code: 4001, reason: 'server stopping', wasClean: true })
+    assert.deepEqual(await closing, { code: 1001, reason: 'server stopping', wasClean: true })
   })
 })
 
