@@ -2,6 +2,7 @@
 // environment variables and flags (later sources win), validated with an error that names the bad key.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { udpDefaults } from '../transports/udp.js'
 
 const port = z.number().int().min(0).max(65535)
 // A listener is a port number, or `off` (as `false` in a file).
@@ -24,13 +25,20 @@ export const serveSchema = z
     /** `os`: acked once in the OS page cache (survives kill -9); `fsync`: acked once on disk (survives power loss). */
     durability: z.enum(['os', 'fsync']).default('os'),
     /** TLS for HTTP and WebSocket: PEM file paths. */
-    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Origins allowed to open a WebSocket from a browser; absent means any. */
     allowedOrigins: z.array(z.string().min(1)).optional(),
     retention: z
       .object({
         maxMessages: z.number().int().positive().default(1000),
-        maxAgeMs: z.number().int().positive().default(24 * 60 * 60 * 1000),
+        maxAgeMs: z
+          .number()
+          .int()
+          .positive()
+          .default(24 * 60 * 60 * 1000),
       })
       .strict()
       .prefault({}),
@@ -38,14 +46,30 @@ export const serveSchema = z
       .object({
         maxConnections: z.number().int().positive().default(10_000),
         maxConnectionsPerIp: z.number().int().positive().default(100),
-        maxLineBytes: z.number().int().positive().default(8192),
-        maxMessageBytes: z.number().int().positive().default(64 * 1024),
+        maxLineBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(128 * 1024),
+        maxMessageBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024),
         messagesPerSecond: z.number().positive().default(50),
         messageBurst: z.number().int().positive().default(100),
-        maxQueuedBytes: z.number().int().positive().default(4 * 1024 * 1024),
-        idleTimeoutMs: z.number().int().positive().default(5 * 60 * 1000),
-        udpKeepaliveMs: z.number().int().positive().default(60_000),
-        maxDatagramBytes: z.number().int().min(64).max(65507).default(1200),
+        maxQueuedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
+        idleTimeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .default(5 * 60 * 1000),
+        udpKeepaliveMs: z.number().int().positive().default(udpDefaults.keepaliveTimeoutMs),
+        maxDatagramBytes: z.number().int().min(512).max(65507).default(udpDefaults.maxDatagramBytes),
         pingIntervalMs: z.number().int().min(0).default(30_000),
         pingTimeoutMs: z.number().int().positive().default(10_000),
         handshakeTimeoutMs: z.number().int().positive().default(10_000),
@@ -126,7 +150,8 @@ export function parseScalar(key: string, value: string, source: string): unknown
   if (key === 'http' || key === 'tcp' || key === 'udp') {
     if (value === 'off') return false
     const n = Number(value)
-    if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`setting ${key} (${source}): a port 0-65535 or off, not ${value}`)
+    if (!/^\d+$/.test(value) || n > 65535)
+      throw new ConfigError(`setting ${key} (${source}): a port 0-65535 or off, not ${value}`)
     return n
   }
   if (key === 'unix') return value === 'off' ? false : value

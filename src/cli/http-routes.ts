@@ -8,11 +8,20 @@ export function createRequestHandler(hub: Hub, metrics: Registry, startedAt: num
   return (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?')[0]
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return json(response, 405, { code: 'method-not-allowed', message: `${request.method} is not served here` }, { Allow: 'GET, HEAD' })
+      return json(
+        response,
+        405,
+        { code: 'method-not-allowed', message: `${request.method} is not served here` },
+        { Allow: 'GET, HEAD' },
+      )
     }
     switch (path) {
       case '/healthz':
-        return json(response, 200, { status: 'ok', uptimeMs: Date.now() - startedAt, connections: hub.stats().connections })
+        return json(response, 200, {
+          status: 'ok',
+          uptimeMs: Date.now() - startedAt,
+          connections: hub.stats().connections,
+        })
       case '/metrics':
         void metrics.metrics().then(
           (text) => {
@@ -45,8 +54,17 @@ export function createRequestHandler(hub: Hub, metrics: Registry, startedAt: num
   }
 }
 
-function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body)
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers })
+  response.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  })
   response.end(text)
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `switchboard` command: parses argv, wires the layers, prints one `listening …` line per listener.
 import { Command, InvalidArgumentError } from 'commander'
+import { ConfigError, loadConfig, parseScalar } from './config.js'
 import { startEcho } from './echo.js'
+import { startServer } from './serve.js'
 
 function parsePort(value: string): number {
   const port = Number(value)
@@ -33,6 +35,49 @@ async function runEcho(options: {
   process.once('SIGTERM', stop)
 }
 
+interface ServeFlags {
+  http?: string
+  tcp?: string
+  udp?: string
+  unix?: string
+  host?: string
+  data?: string
+  memory?: boolean
+  durability?: string
+  tlsCert?: string
+  tlsKey?: string
+  allowedOrigin?: string[]
+  config?: string
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  const fromFlags: Record<string, unknown> = {
+    host: flags.host,
+    data: flags.data,
+    memory: flags.memory,
+    durability: flags.durability,
+    allowedOrigins: flags.allowedOrigin,
+  }
+  for (const key of ['http', 'tcp', 'udp', 'unix'] as const) {
+    const value = flags[key]
+    if (value !== undefined) fromFlags[key] = parseScalar(key, value, `--${key}`)
+  }
+  if (flags.tlsCert || flags.tlsKey) fromFlags.tls = { cert: flags.tlsCert, key: flags.tlsKey }
+  const config = loadConfig({ file: flags.config, env: process.env, flags: fromFlags })
+  const server = await startServer(config)
+  for (const line of server.lines) console.log(line)
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    // Whatever happens, the process is gone within the shutdown bound.
+    setTimeout(() => process.exit(1), config.limits.shutdownTimeoutMs).unref()
+    void server.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
 const program = new Command()
 program
   .name('switchboard')
@@ -52,17 +97,24 @@ program
 program
   .command('serve')
   .description(
-    'Start the server on its defaults (for now: the echo server on 8080 and TCP upper-case on 9090)',
+    'Run the hub with every listener: HTTP (WebSocket at /ws, /healthz, /metrics), TCP, UDP and a Unix socket',
   )
-  .option('--port <n>', 'WebSocket port', parsePort, 8080)
-  .option('--tcp <n>', 'TCP port', parsePort, 9090)
-  .option('--deflate', 'accept permessage-deflate (RFC 7692)', false)
-  .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .action((options: { port: number; tcp: number; deflate: boolean; host: string }) =>
-    runEcho({ ...options, upper: false }),
-  )
+  .option('--http <port|off>', 'HTTP and WebSocket port (default 8080)')
+  .option('--tcp <port|off>', 'TCP line-protocol port (default 9090)')
+  .option('--udp <port|off>', 'UDP port (default 9090)')
+  .option('--unix <path|off>', 'Unix socket path (default ./switchboard.sock)')
+  .option('--host <host>', 'address every listener binds to; :: or 0.0.0.0 for all (default 127.0.0.1)')
+  .option('--data <dir>', 'directory of the on-disk history (default ./switchboard-data)')
+  .option('--memory', 'keep history in memory only (lost on restart)')
+  .option('--durability <os|fsync>', 'ack a message once in the OS cache (os, default) or on disk (fsync)')
+  .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and wss://')
+  .option('--tls-key <file>', 'PEM private key for --tls-cert')
+  .option('--allowed-origin <origin...>', 'browser origins allowed to open a WebSocket (default: any)')
+  .option('--config <file>', 'a JSON file of settings (flags and SWITCHBOARD_* variables win over it)')
+  .action(runServe)
 
 program.parseAsync().catch((error: unknown) => {
-  console.error(`switchboard: ${error instanceof Error ? error.message : String(error)}`)
+  const message = error instanceof Error ? error.message : String(error)
+  console.error(error instanceof ConfigError ? `switchboard: invalid ${message}` : `switchboard: ${message}`)
   process.exit(1)
 })

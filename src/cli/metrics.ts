@@ -47,24 +47,40 @@ export function createMetrics(hub: Hub, listeners: () => ReadonlyMap<string, Lis
       for (const [transport, listener] of listeners()) set({ transport }, listener.counters[field])
     })
   }
-  gauge('switchboard_queued_bytes', 'Bytes accepted for sending and not yet written, by transport', ['transport'], (set) => {
-    for (const [transport, listener] of listeners()) set({ transport }, listener.counters.queuedBytes)
-  })
-  counter('switchboard_refused_total', 'Connections and messages refused, by transport and reason', ['transport', 'reason'], (set) => {
-    for (const [transport, listener] of listeners()) {
-      for (const [reason, count] of listener.counters.refused) set({ transport, reason }, count)
-    }
-  })
-  counter('switchboard_dropped_total', 'Messages the hub refused or could not deliver, by reason', ['reason'], (set) => {
-    for (const [reason, count] of hub.stats().dropped) set({ reason }, count)
-  })
+  gauge(
+    'switchboard_queued_bytes',
+    'Bytes accepted for sending and not yet written, by transport',
+    ['transport'],
+    (set) => {
+      for (const [transport, listener] of listeners()) set({ transport }, listener.counters.queuedBytes)
+    },
+  )
+  counter(
+    'switchboard_refused_total',
+    'Connections and messages refused, by transport and reason',
+    ['transport', 'reason'],
+    (set) => {
+      for (const [transport, listener] of listeners()) {
+        for (const [reason, count] of listener.counters.refused) set({ transport, reason }, count)
+      }
+    },
+  )
+  counter(
+    'switchboard_dropped_total',
+    'Messages the hub refused or could not deliver, by reason',
+    ['reason'],
+    (set) => {
+      for (const [reason, count] of hub.stats().dropped) set({ reason }, count)
+    },
+  )
   counter(
     'switchboard_room_deliveries_total',
     'Deliveries per room (one per recipient of each message) by outcome; published = delivered + queued + dropped',
     ['room', 'outcome'],
     (set) => {
       for (const [room, counts] of hub.stats().rooms) {
-        for (const outcome of ['published', 'delivered', 'dropped'] as const) set({ room, outcome }, counts[outcome])
+        for (const outcome of ['published', 'delivered', 'dropped'] as const)
+          set({ room, outcome }, counts[outcome])
       }
     },
   )
