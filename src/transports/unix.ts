@@ -6,7 +6,8 @@ import { SwitchboardError } from '../errors.js'
 import type { Hub } from '../hub/hub.js'
 import type { ConnectionGate } from './connection-gate.js'
 import type { Listener } from './listener.js'
-import { type LineOptions, LineServer, listen } from './stream-lines.js'
+import type { LineOptions } from './line-options.js'
+import { LineServer, listen } from './line-server.js'
 
 /** Where the Unix transport listens. */
 export interface UnixSettings {

@@ -158,7 +158,8 @@ export class SendQueue {
       socket.uncork()
       if (i < frames.length) {
         this.#queue = frames.slice(i)
-        for (const frame of this.#queue) this.#queuedBytes += Buffer.isBuffer(frame) ? frame.length : frame[0].length + frame[1].length
+        for (const frame of this.#queue)
+          this.#queuedBytes += Buffer.isBuffer(frame) ? frame.length : frame[0].length + frame[1].length
         this.#waitingForDrain = true
         return
       }

@@ -13,7 +13,7 @@ import { Hub } from '../../src/hub/hub.js'
 import type { HubLimits } from '../../src/hub/limits.js'
 import type { HubEvent, Member } from '../../src/hub/member.js'
 import { ConnectionGate } from '../../src/transports/connection-gate.js'
-import { LineServer } from '../../src/transports/stream-lines.js'
+import { LineServer } from '../../src/transports/line-server.js'
 import { startTcp, type TcpOptions } from '../../src/transports/tcp.js'
 
 /** Splits what a stream carries into lines and hands them out in order. */

@@ -1,13 +1,11 @@
-// One stream socket (TCP or Unix) as a hub member speaking the line protocol, in text or JSON-lines mode, and
-// the server side that admits, counts and closes such sockets. The protocol: docs/line-protocol.md.
+// One stream socket (TCP or Unix) as a hub member speaking the line protocol, in text or JSON-lines mode.
+// The protocol: docs/line-protocol.md.
 //
 //   greeting ──welcome──▶ open ──close(reason): BYE──▶ closing ──socket closed──▶ closed
 //      │                                                  ▲
 //      └──── close(reason): BYE, or the hub refuses: ERR ─┘     (any state ──socket closed──▶ closed)
-import type { ListenOptions, Server } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
-import { rangeError } from '../errors.js'
 import { Disconnect, type DisconnectInfo } from '../hub/disconnect.js'
 import type { Hub } from '../hub/hub.js'
 import { HubError } from '../hub/hub-error.js'
@@ -15,68 +13,21 @@ import type { Delivery, HubEvent, Member } from '../hub/member.js'
 import type { Session } from '../hub/session.js'
 import { formatError, formatEvent, JsonProtocolError, parseRequest } from './codec/json-protocol.js'
 import {
-  actionPrefix,
-  type Command,
   type DecodedLine,
-  formatAnswer,
   formatBye,
   formatErr,
-  formatEventLine,
   formatWelcome,
   LineDecoder,
   LineProtocolError,
   parseCommand,
 } from './codec/line.js'
-import { ConnectionGate } from './connection-gate.js'
 import { runRequest } from './json-requests.js'
-import { countRefused, newCounters, type TransportCounters } from './listener.js'
+import { encodeEvent, lineBytes } from './line-bytes.js'
+import type { LineMode, LineOptions } from './line-options.js'
+import { countRefused, type TransportCounters } from './listener.js'
+import { runTextCommand, type TextCommandContext } from './text-commands.js'
 
 const log = debuglog('switchboard:lines')
-
-/** What a connection speaks: text lines for people, or switchboard.v1 JSON lines for programs. */
-export type LineMode = 'text' | 'json'
-
-/** Settings of the TCP and Unix line transports. */
-export interface LineOptions {
-  /** What a connection speaks from the start; `/json` and `/text` switch it. @default 'text' */
-  mode: LineMode
-  /** Longest line accepted, in bytes without its CR LF; fits a 64 KiB message sent as base64 JSON. @default 131072 */
-  maxLineBytes: number
-  /** A connection that sends nothing for this long is closed with `BYE 4002 idle timeout`; 0 never. @default 300000 */
-  idleTimeoutMs: number
-  /** Bytes waiting to be sent to one connection past which it is closed with `BYE 4008`. @default 1048576 */
-  maxQueuedBytes: number
-  /** After a BYE, how long the peer has to read it and close before the socket is dropped. @default 5000 */
-  closeTimeoutMs: number
-}
-
-/** The defaults of every line transport setting. */
-export const lineDefaults: LineOptions = {
-  mode: 'text',
-  maxLineBytes: 128 * 1024,
-  idleTimeoutMs: 5 * 60 * 1000,
-  maxQueuedBytes: 1024 * 1024,
-  closeTimeoutMs: 5000,
-}
-
-/** Fills in defaults and checks every setting; misuse throws a `RangeError` with a `code` at once. */
-export function resolveLineOptions(options: Partial<LineOptions> = {}): LineOptions {
-  const resolved: LineOptions = { ...lineDefaults }
-  for (const key of Object.keys(lineDefaults) as Array<keyof LineOptions>) {
-    if (options[key] !== undefined) Object.assign(resolved, { [key]: options[key] })
-  }
-  if (resolved.mode !== 'text' && resolved.mode !== 'json')
-    throw rangeError('line-bad-option', `mode is 'text' or 'json', not ${String(resolved.mode)}`)
-  const positive = ['maxLineBytes', 'maxQueuedBytes'] as const
-  const nonNegative = ['idleTimeoutMs', 'closeTimeoutMs'] as const
-  for (const key of [...positive, ...nonNegative]) {
-    const value = resolved[key]
-    const least = (positive as readonly string[]).includes(key) ? 1 : 0
-    if (!Number.isInteger(value) || value < least)
-      throw rangeError('line-bad-option', `${key} must be a whole number of at least ${least}, not ${value}`)
-  }
-  return resolved
-}
 
 /** A connection's state. */
 export type LineConnectionState = 'greeting' | 'open' | 'closing' | 'closed'
@@ -94,23 +45,6 @@ export const firstRoom = 'lobby'
 // Ids are unique among every server of a cluster: a random tag names this process.
 const processTag = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')
 let connectionCount = 0
-
-// The hub hands one event object to every member of a room, so each is formatted and encoded once per mode
-// and the same bytes are written to every socket, not once per member.
-const encoded = { text: new WeakMap<HubEvent, Buffer>(), json: new WeakMap<HubEvent, Buffer>() }
-
-function encodeEvent(event: HubEvent, mode: LineMode): Buffer {
-  let bytes = encoded[mode].get(event)
-  if (bytes === undefined) {
-    bytes = lineBytes(mode === 'text' ? formatEventLine(event) : formatEvent({ ...event }))
-    encoded[mode].set(event, bytes)
-  }
-  return bytes
-}
-
-function lineBytes(line: string): Buffer {
-  return Buffer.from(`${line}\n`)
-}
 
 const endOfInput = Symbol('end of input')
 type Inbound = DecodedLine | typeof endOfInput
@@ -139,6 +73,7 @@ export class LineConnection implements Member {
   readonly #options: LineOptions
   readonly #counters: TransportCounters
   readonly #decoder: LineDecoder
+  readonly #commands: TextCommandContext
   #state: LineConnectionState = 'greeting'
   #mode: LineMode
   #session: Session | null = null
@@ -163,6 +98,17 @@ export class LineConnection implements Member {
     this.#counters = context.counters
     this.#mode = context.options.mode
     this.#decoder = new LineDecoder(context.options.maxLineBytes)
+    this.#commands = {
+      hub: context.hub,
+      currentRoom: () => this.#currentRoom(),
+      enterRoom: (room) => {
+        this.#room = room
+      },
+      useJson: () => {
+        this.#mode = 'json'
+      },
+      quit: () => this.close(Disconnect.Quit),
+    }
     this.closed = new Promise((resolve) => {
       this.#onClosed = resolve
     })
@@ -290,75 +236,9 @@ export class LineConnection implements Member {
   async #onTextLine(line: string): Promise<void> {
     const command = parseCommand(line)
     if (command instanceof LineProtocolError) return this.#refuse(command)
-    const reply = await this.#runCommand(this.#session!, command)
+    const reply = await runTextCommand(this.#commands, this.#session!, command)
     if (reply instanceof HubError) return this.#refuse(reply)
     for (const text of reply) this.#write(typeof text === 'string' ? lineBytes(text) : text)
-  }
-
-  /** Carries out a text command; the answer is its lines (a room's messages already encoded), or a refusal. */
-  async #runCommand(session: Session, command: Command): Promise<Array<string | Buffer> | HubError> {
-    switch (command.kind) {
-      case 'blank':
-        return []
-      case 'say':
-      case 'me': {
-        const room = this.#currentRoom()
-        if (room === null) return notInRoom()
-        const text = command.kind === 'me' ? actionPrefix + command.text : command.text
-        // Deviation from JSON publish: a person sees what they typed already, so it is not echoed.
-        const sent = await session.publish(room, text, { echo: false })
-        return sent instanceof HubError ? sent : []
-      }
-      case 'msg': {
-        const sent = await session.direct(command.to, command.text)
-        return sent instanceof HubError ? sent : [formatAnswer.msg(command.to)]
-      }
-      case 'nick': {
-        const claim = await session.setNick(command.name, command.key)
-        return claim instanceof HubError ? claim : [formatAnswer.nick(claim.nick, claim.key)]
-      }
-      case 'join': {
-        const joined = await session.join(command.room)
-        if (joined instanceof HubError) return joined
-        this.#room = joined.room
-        return [formatAnswer.join(joined.room, joined.members), ...this.#messages(joined.history.messages)]
-      }
-      case 'leave': {
-        const room = command.room ?? this.#currentRoom()
-        const left = room === null ? notInRoom() : await session.leave(room)
-        return left instanceof HubError ? left : [formatAnswer.leave(room!, this.#currentRoom())]
-      }
-      case 'rooms':
-        return [formatAnswer.rooms(await this.#hub.rooms())]
-      case 'who': {
-        const room = command.room ?? this.#currentRoom()
-        const members = room === null ? notInRoom() : await session.who(room)
-        return members instanceof HubError ? members : [formatAnswer.who(room!, members)]
-      }
-      case 'history': {
-        const room = this.#currentRoom()
-        const last = command.last ?? this.#hub.limits.recentOnJoin
-        const page = room === null ? notInRoom() : await session.history(room, { last })
-        if (page instanceof HubError) return page
-        return [formatAnswer.history(page.room, page.messages.length), ...this.#messages(page.messages)]
-      }
-      case 'help':
-        return formatAnswer.help()
-      case 'ping':
-        return [formatAnswer.ping()]
-      case 'quit':
-        this.close(Disconnect.Quit)
-        return []
-      case 'text':
-        return [formatAnswer.text()]
-      case 'json':
-        this.#mode = 'json'
-        return [JSON.stringify({ ok: true, op: 'json' })]
-    }
-  }
-
-  #messages(messages: readonly HubEvent[]): Buffer[] {
-    return messages.map((message) => encodeEvent(message, 'text'))
   }
 
   /** The room plain lines go to: the last one joined, or the newest left when that one is gone. */
@@ -486,109 +366,4 @@ export class LineConnection implements Member {
     log('%s: %s -> %s', this.id, this.#state, state)
     this.#state = state
   }
-}
-
-function notInRoom(): HubError {
-  return new HubError('not-in-room', 403, 'you are in no room; /join ROOM first')
-}
-
-/** How a line server is set up. */
-export interface LineServerSettings {
-  transport: 'tcp' | 'unix'
-  options?: Partial<LineOptions>
-  /** Connection limits shared with the server's other transports. @default a gate of its own */
-  gate?: ConnectionGate
-}
-
-/** The connections of one line listener: admits them through the gate, counts them, closes them all. */
-export class LineServer {
-  readonly counters: TransportCounters
-  readonly options: LineOptions
-  readonly #hub: Hub
-  readonly #transport: 'tcp' | 'unix'
-  readonly #gate: ConnectionGate
-  readonly #open = new Set<LineConnection>()
-  #closing = false
-
-  constructor(hub: Hub, settings: LineServerSettings) {
-    this.#hub = hub
-    this.#transport = settings.transport
-    this.options = resolveLineOptions(settings.options)
-    this.#gate = settings.gate ?? new ConnectionGate()
-    const open = this.#open
-    this.counters = {
-      ...newCounters(),
-      get queuedBytes() {
-        let sum = 0
-        for (const connection of open) sum += connection.queuedBytes
-        return sum
-      },
-    }
-  }
-
-  /** Open connections. */
-  get connections(): number {
-    return this.#open.size
-  }
-
-  /**
-   * Serves a new socket from `address`. `gateKey` is what the per-address limit counts (Unix peers have no
-   * address, so each passes a key of its own and only the total applies).
-   */
-  accept(socket: Duplex, address: string, gateKey = address): void {
-    // ECONNRESET and the like are routine; 'close' follows every error and does the cleaning up.
-    socket.on('error', (error) => log('%s socket from %s: %s', this.#transport, address, error.message))
-    if (this.#closing) return this.#turnAway(socket, 'closed', 'the server is stopping')
-    const admitted = this.#gate.admit(gateKey)
-    if (admitted !== 'ok') {
-      countRefused(this.counters, admitted)
-      const detail =
-        admitted === 'too-many-connections'
-          ? 'the server has all the connections it can take; try again later'
-          : `too many connections from ${address}; try again later`
-      return this.#turnAway(socket, admitted, detail)
-    }
-    const connection = new LineConnection(socket, {
-      hub: this.#hub,
-      transport: this.#transport,
-      remoteAddress: address,
-      options: this.options,
-      counters: this.counters,
-    })
-    this.#open.add(connection)
-    void connection.closed.then(() => {
-      this.#open.delete(connection)
-      this.#gate.release(gateKey)
-    })
-  }
-
-  /** Refuses new sockets, says BYE to every connection and resolves once all are gone. */
-  async close(reason: DisconnectInfo): Promise<void> {
-    this.#closing = true
-    const open = [...this.#open]
-    for (const connection of open) connection.close(reason)
-    await Promise.all(open.map((connection) => connection.closed))
-  }
-
-  #turnAway(socket: Duplex, code: string, message: string): void {
-    const error = { status: 503, code, message }
-    const line = this.options.mode === 'json' ? formatError(undefined, error) : formatErr(error)
-    socket.end(`${line}\n`)
-    socket.resume()
-    const timer = setTimeout(() => socket.destroy(), this.options.closeTimeoutMs)
-    socket.once('close', () => clearTimeout(timer))
-  }
-}
-
-/** Listens, rejecting with the system's error (EADDRINUSE, EACCES…) when that fails. */
-export function listen(server: Server, options: ListenOptions): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options, () => {
-      server.off('error', reject)
-      // Later errors (EMFILE on accept) are the server's to survive, not the process's.
-      server.on('error', (error) => log('listener error: %s', error.message))
-      resolve()
-    })
-  })
 }
