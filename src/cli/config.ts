@@ -2,7 +2,13 @@
 // environment variables and flags (later sources win), validated with an error that names the bad key.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { retentionDefaults } from '../hub/history.js'
+import { hubDefaults } from '../hub/limits.js'
+import { connectionDefaults } from '../transports/connection-gate.js'
+import { lineDefaults } from '../transports/line-options.js'
 import { udpDefaults } from '../transports/udp.js'
+import { webSocketTransportDefaults } from '../transports/websocket.js'
+import { websocketDefaults } from '../websocket/options.js'
 
 const port = z.number().int().min(0).max(65535)
 // A listener is a port number, or `off` (as `false` in a file).
@@ -33,46 +39,30 @@ export const serveSchema = z
     allowedOrigins: z.array(z.string().min(1)).optional(),
     retention: z
       .object({
-        maxMessages: z.number().int().positive().default(1000),
-        maxAgeMs: z
-          .number()
-          .int()
-          .positive()
-          .default(24 * 60 * 60 * 1000),
+        maxMessages: z.number().int().positive().default(retentionDefaults.maxMessages),
+        maxAgeMs: z.number().int().positive().default(retentionDefaults.maxAgeMs),
       })
       .strict()
       .prefault({}),
     limits: z
       .object({
-        maxConnections: z.number().int().positive().default(10_000),
-        maxConnectionsPerIp: z.number().int().positive().default(100),
-        maxLineBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(128 * 1024),
-        maxMessageBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(64 * 1024),
-        messagesPerSecond: z.number().positive().default(50),
-        messageBurst: z.number().int().positive().default(100),
+        maxConnections: z.number().int().positive().default(connectionDefaults.maxConnections),
+        maxConnectionsPerIp: z.number().int().positive().default(connectionDefaults.maxConnectionsPerIp),
+        maxLineBytes: z.number().int().positive().default(lineDefaults.maxLineBytes),
+        maxMessageBytes: z.number().int().positive().default(hubDefaults.maxMessageBytes),
+        messagesPerSecond: z.number().positive().default(hubDefaults.messagesPerSecond),
+        messageBurst: z.number().int().positive().default(hubDefaults.messageBurst),
         maxQueuedBytes: z
           .number()
           .int()
           .positive()
-          .default(4 * 1024 * 1024),
-        idleTimeoutMs: z
-          .number()
-          .int()
-          .positive()
-          .default(5 * 60 * 1000),
+          .default(webSocketTransportDefaults.maxQueuedBytesPerMember),
+        idleTimeoutMs: z.number().int().positive().default(lineDefaults.idleTimeoutMs),
         udpKeepaliveMs: z.number().int().positive().default(udpDefaults.keepaliveTimeoutMs),
         maxDatagramBytes: z.number().int().min(512).max(65507).default(udpDefaults.maxDatagramBytes),
-        pingIntervalMs: z.number().int().min(0).default(30_000),
-        pingTimeoutMs: z.number().int().positive().default(10_000),
-        handshakeTimeoutMs: z.number().int().positive().default(10_000),
+        pingIntervalMs: z.number().int().min(0).default(websocketDefaults.pingIntervalMs),
+        pingTimeoutMs: z.number().int().positive().default(websocketDefaults.pingTimeoutMs),
+        handshakeTimeoutMs: z.number().int().positive().default(websocketDefaults.handshakeTimeoutMs),
         shutdownTimeoutMs: z.number().int().positive().default(10_000),
       })
       .strict()
