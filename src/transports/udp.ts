@@ -4,11 +4,10 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { EventEmitter, once } from 'node:events'
 import { debuglog } from 'node:util'
 import { rangeError } from '../errors.js'
-import { Disconnect, type DisconnectInfo } from '../hub/disconnect.js'
+import type { DisconnectInfo } from '../hub/disconnect.js'
 import type { Hub } from '../hub/hub.js'
 import { HubError } from '../hub/hub-error.js'
-import type { Delivery, HubEvent, Member } from '../hub/member.js'
-import type { Session } from '../hub/session.js'
+import type { Delivery, HubEvent, RoomMessage } from '../hub/member.js'
 import {
   decodeDatagram,
   fitJsonReply,
@@ -23,19 +22,13 @@ import {
   JsonProtocolError,
   parseRequest,
 } from './codec/json-protocol.js'
-import {
-  actionPrefix,
-  type Command,
-  commandHelp,
-  formatBye,
-  formatErr,
-  formatEventLine,
-  formatOk,
-  LineProtocolError,
-} from './codec/line.js'
+import { formatBye, formatErr, formatEventLine, LineProtocolError } from './codec/line.js'
 import { ConnectionGate } from './connection-gate.js'
 import { runRequest } from './json-requests.js'
+import { encodeEvent } from './line-bytes.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
+import { runTextCommand } from './text-commands.js'
+import { UdpPeer, type UdpPeerOwner } from './udp-peer.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -102,49 +95,10 @@ function checkSettings(settings: UdpOptions): void {
   }
 }
 
-// Ids must be unique among every server of a cluster, so a random prefix names this process.
-const processTag = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')
-let peerCount = 0
-
-/** One address:port that joined. Its datagrams are handled one at a time, in order of arrival. */
-class UdpPeer implements Member {
-  readonly id = `udp-${processTag}-${++peerCount}`
-  readonly transport = 'udp'
-  readonly remoteAddress: string
-  /** Where its datagrams go: `remoteAddress` and `port`. */
-  readonly address: string
-  readonly port: number
-  session: Session | null = null
-  /** Where plain text goes: the room joined last. */
-  room: string | null = null
-  /** Whether events go out as JSON: from its first JSON request or /json, until /text. */
-  json = false
-  gone = false
-  pending = 0
-  chain: Promise<void> = Promise.resolve()
-  readonly timer: NodeJS.Timeout
-  readonly #transport: UdpTransport
-
-  constructor(transport: UdpTransport, from: RemoteInfo, timeoutMs: number) {
-    this.#transport = transport
-    this.remoteAddress = from.address
-    this.address = from.address
-    this.port = from.port
-    this.timer = setTimeout(() => transport.drop(this, Disconnect.IdleTimeout), timeoutMs).unref()
-  }
-
-  deliver(event: HubEvent): Delivery {
-    return this.#transport.deliver(this, event)
-  }
-
-  close(reason: DisconnectInfo): void {
-    this.#transport.drop(this, reason)
-  }
-}
-
-class UdpTransport implements Listener {
+class UdpTransport implements Listener, UdpPeerOwner {
   readonly counters: TransportCounters = newCounters()
-  readonly #hub: Hub
+  /** The hub its peers join. */
+  readonly hub: Hub
   readonly #socket: Socket
   readonly #settings: UdpOptions
   readonly #peers = new Map<string, UdpPeer>()
@@ -155,7 +109,7 @@ class UdpTransport implements Listener {
   #socketClosed = false
 
   constructor(hub: Hub, socket: Socket, settings: UdpOptions) {
-    this.#hub = hub
+    this.hub = hub
     this.#socket = socket
     this.#settings = settings
     // Datagrams the kernel would not take yet wait in libuv's queue, shared by every peer.
@@ -269,8 +223,7 @@ class UdpTransport implements Listener {
         verdict === 'too-many-connections' ? 'the server is full' : `too many peers from ${from.address}`
       return this.#refuse(from, first.json, { status: 503, code: verdict, message: detail })
     }
-    const peer = new UdpPeer(this, from, this.#settings.keepaliveTimeoutMs)
-    peer.json = first.json
+    const peer = new UdpPeer(this, from, first.json, this.#settings.keepaliveTimeoutMs)
     this.#peers.set(keyOf(from.address, from.port), peer)
     peer.pending++
     peer.chain = this.#connect(peer, bytes, first)
@@ -283,13 +236,12 @@ class UdpTransport implements Listener {
   async #connect(peer: UdpPeer, bytes: Buffer, first: FirstDatagram): Promise<void> {
     const { nick, key } = first
     const options = nick === undefined ? { rooms: [] } : { nick, nickKey: key, rooms: ['lobby'] }
-    const session = await this.#hub.connect(peer, options)
+    const session = await this.hub.connect(peer, options)
     if (session instanceof HubError) {
       this.drop(peer, null)
       return this.#refuse(peer, first.json, session, first.json ? requestId(bytes) : undefined)
     }
     peer.session = session
-    if (nick !== undefined) peer.room = 'lobby'
     if (peer.gone) return this.#track(session.detach())
     await this.#onPeerDatagram(peer, bytes)
     if (session.rooms.size === 0) this.drop(peer, null)
@@ -300,140 +252,47 @@ class UdpTransport implements Listener {
     const datagram = decodeDatagram(bytes)
     if (datagram instanceof LineProtocolError) return this.#refuse(peer, false, datagram)
     if (datagram.kind === 'json') return this.#onRequest(peer, datagram.text)
-    for (const reply of await this.#runCommand(peer, datagram.command)) this.#reply(peer, reply)
+    // A text command's answers go out in order, one datagram each; a refusal is an ERR line.
+    const answer = await runTextCommand(peer.commands, peer.session!, datagram.command)
+    if (answer instanceof HubError) {
+      countRefused(this.counters, answer.code)
+      return this.#reply(peer, formatErr(answer))
+    }
+    for (const line of answer) this.#reply(peer, line)
   }
 
   async #onRequest(peer: UdpPeer, text: string): Promise<void> {
     peer.json = true
     const request = parseRequest(text)
     if (request instanceof JsonProtocolError) return this.#refuse(peer, true, request, request.requestId)
-    const { reply, quit } = await runRequest(this.#hub, peer.session!, request)
+    const { reply, quit } = await runRequest(this.hub, peer.session!, request)
     const refused = refusalCode(reply)
     if (refused !== null) countRefused(this.counters, refused)
     const fitted = fitJsonReply(reply, this.#settings.maxDatagramBytes - 1)
     if (fitted === null)
-      this.#refuse(peer, true, replyTooBig(reply, this.#settings.maxDatagramBytes), request.id)
+      this.#refuse(
+        peer,
+        true,
+        replyTooBig(Buffer.byteLength(reply), this.#settings.maxDatagramBytes),
+        request.id,
+      )
     else this.#send(peer, encode(fitted))
     if (quit) this.drop(peer, null)
   }
 
-  // A text command's answers, in order, one datagram each; a refusal is an ERR line.
-  async #runCommand(peer: UdpPeer, command: Command): Promise<string[]> {
-    const result = await this.#perform(peer, peer.session!, command)
-    if (!(result instanceof HubError)) return typeof result === 'string' ? [result] : result
-    countRefused(this.counters, result.code)
-    return [formatErr(result)]
-  }
-
-  async #perform(peer: UdpPeer, session: Session, command: Command): Promise<string | string[] | HubError> {
-    switch (command.kind) {
-      case 'blank':
-        return []
-      case 'ping':
-        return 'PONG'
-      case 'help':
-        return [formatOk('help'), ...commandHelp.map((text) => `  ${text}`)]
-      case 'json':
-      case 'text':
-        peer.json = command.kind === 'json'
-        return peer.json ? JSON.stringify({ ok: true, op: 'json' }) : formatOk('text')
-      case 'quit':
-        this.drop(peer, Disconnect.Quit)
-        return []
-      case 'say':
-      case 'me':
-        return this.#say(peer, session, command.kind === 'me' ? actionPrefix + command.text : command.text)
-      case 'msg':
-        return this.#direct(session, command.to, command.text)
-      case 'join':
-        return this.#join(peer, session, command.room)
-      case 'leave':
-        return this.#leave(peer, session, command.room ?? peer.room)
-      case 'nick':
-        return this.#nick(session, command.name, command.key)
-      case 'who':
-        return this.#who(session, command.room ?? peer.room)
-      case 'rooms':
-        return this.#rooms()
-      case 'history':
-        return this.#history(session, peer.room, command.last ?? this.#hub.limits.recentOnJoin)
-    }
-  }
-
-  // Deviation from the line transports: plain text is published with echo on, since over UDP the peer's own
-  // line coming back is the only sign that its datagram arrived.
-  async #say(peer: UdpPeer, session: Session, text: string): Promise<string[] | HubError> {
-    if (peer.room === null) return notInRoom()
-    const sent = await session.publish(peer.room, text)
-    return sent instanceof HubError ? sent : []
-  }
-
-  async #direct(session: Session, to: string, text: string): Promise<string | HubError> {
-    const sent = await session.direct(to, text)
-    return sent instanceof HubError ? sent : formatOk(`msg ${to}`)
-  }
-
-  async #join(peer: UdpPeer, session: Session, room: string): Promise<string | HubError> {
-    const joined = await session.join(room)
-    if (joined instanceof HubError) return joined
-    peer.room = joined.room
-    const { members, history } = joined
-    // Deviation from the line transports: the join brings no history, so that its answer is one datagram
-    // (and a forged /join cannot make us send a room's history to someone else).
-    const here = `${members.length} here: ${members.join(', ')}`
-    const earlier = history.lastOffset > 0 ? `; /history N shows the last N of ${history.lastOffset}` : ''
-    return formatOk(`join ${joined.room} (${here}${earlier})`)
-  }
-
-  async #leave(peer: UdpPeer, session: Session, room: string | null): Promise<string | HubError> {
-    if (room === null) return notInRoom()
-    const left = await session.leave(room)
-    if (left instanceof HubError) return left
-    if (peer.room === room) peer.room = [...session.rooms].at(-1) ?? null
-    return formatOk(
-      `leave ${room} (${peer.room === null ? 'in no room now: /join ROOM' : `talking in ${peer.room}`})`,
-    )
-  }
-
-  async #nick(session: Session, name: string, key: string | undefined): Promise<string | HubError> {
-    const claim = await session.setNick(name, key)
-    return claim instanceof HubError ? claim : formatOk(`nick ${claim.nick} key ${claim.key}`)
-  }
-
-  async #who(session: Session, room: string | null): Promise<string | HubError> {
-    if (room === null) return notInRoom()
-    const members = await session.who(room)
-    if (members instanceof HubError) return members
-    return formatOk(`who ${room}: ${members.length === 0 ? '(nobody)' : members.join(', ')}`)
-  }
-
-  async #rooms(): Promise<string> {
-    const rooms = await this.#hub.rooms()
-    return formatOk(
-      `rooms ${rooms.map((entry) => `${entry.room} (${entry.members})`).join(', ') || '(none)'}`,
-    )
-  }
-
-  // `OK history ROOM N`, then each message as a datagram; one too big for a datagram becomes its notice.
-  async #history(session: Session, room: string | null, last: number): Promise<string[] | HubError> {
-    if (room === null) return notInRoom()
-    const page = await session.history(room, { last })
-    if (page instanceof HubError) return page
-    const lines = page.messages.map((message) => {
-      const line = formatEventLine(message)
-      if (encode(line).byteLength <= this.#settings.maxDatagramBytes) return line
-      countRefused(this.counters, 'too-big-for-datagram')
-      return formatTooBigLine(message)
-    })
-    const count = page.messages.length
-    return [formatOk(`history ${room} ${count} message${count === 1 ? '' : 's'}`), ...lines]
+  /** A room's message in a `/history` answer: its line, or its notice when too big for a datagram. */
+  encodeMessage(message: RoomMessage): Buffer {
+    const datagram = encodeEvent(message, 'text')
+    if (datagram.byteLength <= this.#settings.maxDatagramBytes) return datagram
+    countRefused(this.counters, 'too-big-for-datagram')
+    return encode(formatTooBigLine(message))
   }
 
   // A text answer too big for one datagram (a /who of a crowded room) is refused rather than cut.
-  #reply(peer: UdpPeer, text: string): void {
-    const datagram = encode(text)
+  #reply(peer: UdpPeer, line: string | Buffer): void {
+    const datagram = typeof line === 'string' ? encode(line) : line
     if (datagram.byteLength <= this.#settings.maxDatagramBytes) return this.#send(peer, datagram)
-    this.#refuse(peer, false, replyTooBig(text, this.#settings.maxDatagramBytes))
+    this.#refuse(peer, false, replyTooBig(datagram.byteLength - 1, this.#settings.maxDatagramBytes))
   }
 
   #refuse(
@@ -506,12 +365,8 @@ function notJoined(): { status: number; code: string; message: string } {
   return { status: 403, code: 'not-joined', message: howToJoin }
 }
 
-function notInRoom(): HubError {
-  return new HubError('not-in-room', 403, 'join a room first: /join ROOM')
-}
-
-function replyTooBig(reply: string, maxBytes: number): { status: number; code: string; message: string } {
-  const bytes = Buffer.byteLength(reply)
+// `bytes` counts the answer without the newline every datagram ends with.
+function replyTooBig(bytes: number, maxBytes: number): { status: number; code: string; message: string } {
   const message = `the answer of ${bytes} bytes does not fit in a datagram of ${maxBytes}; ask for less, or over TCP or WebSocket`
   return { status: 413, code: 'reply-too-big', message }
 }
