@@ -26,6 +26,7 @@ import { encodeEvent, lineBytes } from './line-bytes.js'
 import type { LineMode, LineOptions } from './line-options.js'
 import { countRefused, type TransportCounters } from './listener.js'
 import { runTextCommand, type TextCommandContext } from './text-commands.js'
+import { newMemberId } from './member-id.js'
 
 const log = debuglog('switchboard:lines')
 
@@ -43,8 +44,6 @@ const NEXT = {
 export const firstRoom = 'lobby'
 
 // Ids are unique among every server of a cluster: a random tag names this process.
-const processTag = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')
-let connectionCount = 0
 
 const endOfInput = Symbol('end of input')
 type Inbound = DecodedLine | typeof endOfInput
@@ -63,7 +62,7 @@ export interface LineContext {
  * paused, so a client sending faster than we answer is held back by TCP instead of growing a queue here.
  */
 export class LineConnection implements Member {
-  readonly id = `line-${processTag}-${++connectionCount}`
+  readonly id = newMemberId('line')
   readonly transport: 'tcp' | 'unix'
   readonly remoteAddress: string
   /** Settles when the socket is gone. */

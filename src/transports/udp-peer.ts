@@ -6,6 +6,7 @@ import type { Hub } from '../hub/hub.js'
 import type { Delivery, HubEvent, Member, RoomMessage } from '../hub/member.js'
 import type { Session } from '../hub/session.js'
 import type { TextCommandContext, TextCommandOptions } from './text-commands.js'
+import { newMemberId } from './member-id.js'
 
 /** What a peer needs from the transport that owns it. */
 export interface UdpPeerOwner {
@@ -29,13 +30,9 @@ const udpTextCommands: TextCommandOptions = {
   notInRoomMessage: 'join a room first: /join ROOM',
 }
 
-// Ids must be unique among every server of a cluster, so a random prefix names this process.
-const processTag = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')
-let peerCount = 0
-
 /** One address:port that joined. Its datagrams are handled one at a time, in order of arrival. */
 export class UdpPeer implements Member {
-  readonly id = `udp-${processTag}-${++peerCount}`
+  readonly id = newMemberId('udp')
   readonly transport = 'udp'
   readonly remoteAddress: string
   /** Where its datagrams go: `remoteAddress` and `port`. */

@@ -19,6 +19,7 @@ import { formatError, formatEvent, JsonProtocolError, parseRequest } from './cod
 import type { ConnectionGate } from './connection-gate.js'
 import { runRequest } from './json-requests.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
+import { newMemberId } from './member-id.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -101,13 +102,9 @@ export function formatPlain(event: HubEvent): string | Uint8Array {
   return event.type === 'direct' ? `${event.from} (private): ${event.data}` : `${event.from}: ${event.data}`
 }
 
-// Ids must be unique among every server of a cluster, so a random prefix names this process.
-const processTag = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')
-let connectionCount = 0
-
 /** One WebSocket connection as the hub sees it. */
 export class WebSocketMember implements Member {
-  readonly id = `ws-${processTag}-${++connectionCount}`
+  readonly id = newMemberId('ws')
   readonly transport = 'websocket'
   readonly remoteAddress: string
   readonly mode: WireMode
