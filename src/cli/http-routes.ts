@@ -1,7 +1,9 @@
-// The plain HTTP side of `serve`: /healthz, /metrics, /connections, and JSON 404s; upgrades go elsewhere.
+// The plain HTTP side of `serve`: the chat page (/, /app.js, /style.css), /api, /healthz, /metrics,
+// /connections, and JSON 404s; upgrades go elsewhere.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Hub } from '../hub/hub.js'
+import { serveWebFile } from './static-files.js'
 
 /** Answers the HTTP requests that are not WebSocket upgrades. */
 export function createRequestHandler(hub: Hub, metrics: Registry, startedAt: number) {
@@ -15,6 +17,7 @@ export function createRequestHandler(hub: Hub, metrics: Registry, startedAt: num
         { Allow: 'GET, HEAD' },
       )
     }
+    if (serveWebFile(request, response, path)) return
     switch (path) {
       case '/healthz':
         return json(response, 200, {
@@ -42,11 +45,11 @@ export function createRequestHandler(hub: Hub, metrics: Registry, startedAt: num
             deliveries: session.counts,
           })),
         })
-      case '/':
+      case '/api':
         return json(response, 200, {
           name: 'switchboard',
           websocket: '/ws (plain text, or subprotocol switchboard.v1)',
-          endpoints: ['/healthz', '/metrics', '/connections'],
+          endpoints: ['/', '/healthz', '/metrics', '/connections'],
         })
       default:
         return json(response, 404, { code: 'not-found', message: `nothing at ${path}` })
