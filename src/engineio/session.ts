@@ -1,0 +1,384 @@
+// One Engine.IO session (Engine.IO protocol v4 §Handshake, §Heartbeat, §Upgrade): the socket a `connection`
+// event hands out, whichever transport carries it, with the server-driven heartbeat and the move to WebSocket.
+//
+//           probe answered (polling paused)
+//   open ───────────────────────────────► upgrading
+//    ▲  ◄───── probe failed or timed out ──┘  │
+//    └───────── '5': WebSocket from now on ───┘
+//    │
+//    ├── close() while polling with no GET waiting ──► closing ──► closed  (the next GET takes the close packet)
+//    └── anything else that ends it, from any state ────────────► closed
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { debuglog } from 'node:util'
+import { typeError } from '../errors.js'
+import type { WebSocketConnection } from '../websocket/connection.js'
+import { isBinaryPacket, openPacket, type Packet, PacketType } from './codec/packet.js'
+import type { ExtraHeaders } from './http-answer.js'
+import type { EngineLimits, TransportName } from './options.js'
+import { type PollingFailure, PollingTransport } from './polling.js'
+import { UpgradeProbe } from './upgrade.js'
+import { WebSocketTransport } from './websocket.js'
+
+const log = debuglog('switchboard:eio')
+
+/** Where a session is in its life. */
+export type SessionState = 'open' | 'upgrading' | 'closing' | 'closed'
+
+const NEXT = {
+  open: ['upgrading', 'closing', 'closed'],
+  upgrading: ['open', 'closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+} as const satisfies Record<SessionState, readonly SessionState[]>
+
+/**
+ * Why a session ended, in Engine.IO's words (Socket.IO shows them as disconnect reasons): the client closed
+ * or went away (`transport close`), broke the transport's rules (`transport error`, e.g. a body over
+ * maxPayload or a second GET) or the packet grammar (`parse error`), stopped answering pings (`ping timeout`),
+ * `close()` was called (`forced close`), or the server stopped (`server shutting down`).
+ */
+export type EngineCloseReason =
+  | 'transport close'
+  | 'transport error'
+  | 'parse error'
+  | 'ping timeout'
+  | 'forced close'
+  | 'server shutting down'
+
+/** Events of a session. Binary messages arrive as Buffers, text as strings. */
+export interface EngineSessionEvents {
+  message: [data: string | Buffer]
+  /** The session moved from polling to WebSocket. */
+  upgrade: [transport: 'websocket']
+  close: [reason: EngineCloseReason]
+}
+
+/** What the server gives each session. */
+export interface SessionInit {
+  id: string
+  /** The request that opened the session. */
+  request: IncomingMessage
+  limits: EngineLimits
+  /** Transports the client may upgrade to, announced in the open packet. */
+  upgrades: string[]
+  /** Called once, when the session is closed, before its `close` event. */
+  onClosed: (session: EngineSession) => void
+}
+
+const noop: Packet = { type: PacketType.Noop, data: '' }
+const closePacket: Packet = { type: PacketType.Close, data: '' }
+const ping: Packet = { type: PacketType.Ping, data: '' }
+
+/** An Engine.IO session: send and receive messages, whatever the transport underneath. */
+export class EngineSession extends EventEmitter<EngineSessionEvents> {
+  /** The session id (`sid`): 20 URL-safe characters. */
+  readonly id: string
+  /** The request that opened the session, for its headers, query and address. */
+  readonly request: IncomingMessage
+  readonly #init: SessionInit
+  #state: SessionState = 'open'
+  #transport: PollingTransport | WebSocketTransport
+  // Packets for the next GET; only a polling session buffers.
+  #buffer: Packet[] = []
+  #flushQueued = false
+  #probe: UpgradeProbe | null = null
+  readonly #pingTimer: NodeJS.Timeout
+  #pongTimer: NodeJS.Timeout | null = null
+  #awaitingPong = false
+  #closeTimer: NodeJS.Timeout | null = null
+
+  /** Opens a session on the polling transport, or on `connection` for a WebSocket-only session. */
+  constructor(init: SessionInit, connection: WebSocketConnection | null = null) {
+    super()
+    this.id = init.id
+    this.request = init.request
+    this.#init = init
+    this.#transport = connection ? this.#webSocketTransport(connection) : this.#pollingTransport()
+    const { limits } = init
+    this.#sendPacket(
+      openPacket({
+        sid: init.id,
+        upgrades: init.upgrades,
+        pingInterval: limits.pingIntervalMs,
+        pingTimeout: limits.pingTimeoutMs,
+        maxPayload: limits.maxPayloadBytes,
+      }),
+    )
+    // §Heartbeat: the server pings every pingInterval and expects a pong within pingTimeout.
+    this.#pingTimer = setTimeout(this.#ping, limits.pingIntervalMs).unref()
+    log('%s: open on %s', this.id, this.#transport.name)
+  }
+
+  /** 'open', 'upgrading', 'closing' or 'closed'. */
+  get state(): SessionState {
+    return this.#state
+  }
+
+  /** The transport carrying the session now. */
+  get transport(): TransportName {
+    return this.#transport.name
+  }
+
+  /** The peer's address as the opening request's socket reported it. */
+  get remoteAddress(): string | undefined {
+    return this.request.socket.remoteAddress
+  }
+
+  /**
+   * Sends a message: a string as text, bytes as binary. Returns false once the session is closing, when the
+   * message is dropped. Over polling, messages sent in one tick leave in one answer.
+   */
+  send(data: string | Uint8Array): boolean {
+    if (typeof data === 'string') return this.#sendPacket({ type: PacketType.Message, data })
+    if (!(data instanceof Uint8Array)) throw typeError('eio-send-type', 'send takes a string or a Uint8Array')
+    return this.#sendPacket({ type: PacketType.Message, data })
+  }
+
+  /** Closes the session (`forced close`); messages sent before still reach the client. */
+  close(): void {
+    this.#end('forced close')
+  }
+
+  /** Whether a WebSocket may join now to take over from polling. Used by the server. */
+  get canUpgrade(): boolean {
+    return this.#state === 'open' && this.#transport.name === 'polling' && this.#probe === null
+  }
+
+  /** Starts the upgrade on a freshly opened WebSocket of this session. Used by the server. */
+  probe(connection: WebSocketConnection): void {
+    this.#probe = new UpgradeProbe(connection, this.#init.limits.upgradeTimeoutMs, {
+      onProbe: () => this.#onProbe(),
+      onUpgrade: (upgraded) => this.#onUpgrade(upgraded),
+      onAbort: () => this.#onProbeAbort(),
+    })
+  }
+
+  /** Takes a GET of the polling transport. Used by the server, which checked the transport. */
+  handlePoll(response: ServerResponse, headers: ExtraHeaders): void {
+    if (this.#transport.name === 'polling') this.#transport.poll(response, headers)
+  }
+
+  /** Takes a POST of the polling transport. Used by the server, which checked the transport. */
+  handlePost(request: IncomingMessage, response: ServerResponse, headers: ExtraHeaders): void {
+    if (this.#transport.name === 'polling') this.#transport.post(request, response, headers)
+  }
+
+  /** Ends the session because the server stops. Used by the server. */
+  shutdown(): void {
+    this.#end('server shutting down')
+  }
+
+  #pollingTransport(): PollingTransport {
+    const polling: PollingTransport = new PollingTransport(
+      {
+        onPoll: () => this.#onPoll(),
+        onPackets: (packets) => this.#onPackets(packets),
+        // A POST of the old transport may still fail after an upgrade; it does not end the WebSocket.
+        onFailure: (reason: PollingFailure) => {
+          if (this.#transport === polling) this.#end(reason)
+        },
+      },
+      this.#init.limits.maxPayloadBytes,
+    )
+    return polling
+  }
+
+  #webSocketTransport(connection: WebSocketConnection): WebSocketTransport {
+    return new WebSocketTransport(connection, {
+      onPacket: (packet) => this.#onPacket(packet),
+      onFailure: (error) => {
+        log('%s: %s', this.id, error.message)
+        this.#end('parse error')
+      },
+      onClose: (reason) => this.#end(reason),
+    })
+  }
+
+  #moveTo(state: SessionState): void {
+    if (state === this.#state) return
+    const allowed: readonly SessionState[] = NEXT[this.#state]
+    if (!allowed.includes(state)) throw new Error(`illegal move ${this.#state} -> ${state}`)
+    log('%s: %s -> %s', this.id, this.#state, state)
+    this.#state = state
+  }
+
+  // Sending.
+
+  #sendPacket(packet: Packet): boolean {
+    if (this.#state === 'closing' || this.#state === 'closed') return false
+    const transport = this.#transport
+    if (transport.name === 'websocket') {
+      transport.send(packet)
+      return true
+    }
+    this.#buffer.push(packet)
+    this.#queueFlush()
+    return true
+  }
+
+  // Packets sent in the same tick share one answer: the flush waits for the end of the current job.
+  #queueFlush(): void {
+    if (this.#flushQueued || this.#state !== 'open' || this.#transport.name !== 'polling') return
+    if (!this.#transport.waiting) return
+    this.#flushQueued = true
+    queueMicrotask(this.#flush)
+  }
+
+  readonly #flush = (): void => {
+    this.#flushQueued = false
+    const transport = this.#transport
+    if (this.#state !== 'open' || transport.name !== 'polling' || this.#buffer.length === 0) return
+    if (transport.write(this.#buffer)) this.#buffer = []
+  }
+
+  #onPoll(): void {
+    const transport = this.#transport as PollingTransport
+    switch (this.#state) {
+      case 'upgrading':
+        // §Upgrade: polling is paused; its GETs are ended with a noop, and what is buffered waits for the WebSocket.
+        transport.write([noop])
+        return
+      case 'closing':
+        transport.write(this.#buffer)
+        this.#buffer = []
+        return this.#finish('forced close')
+      default:
+        if (this.#buffer.length > 0) this.#queueFlush()
+    }
+  }
+
+  // Receiving.
+
+  #onPackets(packets: readonly Packet[]): boolean {
+    if (this.#state === 'closed') return false
+    for (const packet of packets) this.#onPacket(packet)
+    return true
+  }
+
+  #onPacket(packet: Packet): void {
+    if (this.#state === 'closed') return
+    switch (packet.type) {
+      case PacketType.Message:
+        if (this.#state !== 'closing') this.emit('message', asMessage(packet))
+        return
+      case PacketType.Pong:
+        return this.#onPong()
+      case PacketType.Ping:
+        // v4 clients never ping (the server does), but an answer costs nothing and helps people debugging by hand.
+        this.#sendPacket({ type: PacketType.Pong, data: packet.data as string })
+        return
+      case PacketType.Close:
+        return this.#end('transport close')
+      case PacketType.Noop:
+        return
+      default:
+        // An open or upgrade packet has no meaning from a client on an established transport.
+        log('%s: unexpected packet type %d', this.id, packet.type)
+        return this.#end('parse error')
+    }
+  }
+
+  // Heartbeat.
+
+  readonly #ping = (): void => {
+    if (this.#state === 'closing' || this.#state === 'closed') return
+    this.#awaitingPong = true
+    this.#sendPacket(ping)
+    if (this.#pongTimer) this.#pongTimer.refresh()
+    else this.#pongTimer = setTimeout(this.#onPingTimeout, this.#init.limits.pingTimeoutMs).unref()
+  }
+
+  #onPong(): void {
+    // A pong nobody asked for is ignored: it must not push the next ping further away.
+    if (!this.#awaitingPong) return
+    this.#awaitingPong = false
+    if (this.#pongTimer) clearTimeout(this.#pongTimer)
+    this.#pingTimer.refresh()
+  }
+
+  readonly #onPingTimeout = (): void => {
+    if (this.#awaitingPong) this.#end('ping timeout')
+  }
+
+  // Upgrading.
+
+  #onProbe(): boolean {
+    if (this.#state !== 'open' || this.#transport.name !== 'polling') return false
+    this.#moveTo('upgrading')
+    // §Upgrade: a GET waiting now is ended with a noop so that the client can pause polling.
+    this.#transport.write([noop])
+    return true
+  }
+
+  #onUpgrade(connection: WebSocketConnection): boolean {
+    this.#probe = null
+    const polling = this.#transport
+    if (this.#state !== 'upgrading' || polling.name !== 'polling') return false
+    polling.write([noop])
+    const transport = this.#webSocketTransport(connection)
+    this.#transport = transport
+    this.#moveTo('open')
+    // What was buffered for polling goes first, in order, so no message is lost or overtaken.
+    const buffered = this.#buffer
+    this.#buffer = []
+    for (const packet of buffered) transport.send(packet)
+    this.emit('upgrade', 'websocket')
+    return true
+  }
+
+  #onProbeAbort(): void {
+    this.#probe = null
+    if (this.#state !== 'upgrading') return
+    this.#moveTo('open')
+    this.#queueFlush()
+  }
+
+  // Closing.
+
+  #end(reason: EngineCloseReason): void {
+    if (this.#state === 'closed') return
+    if (this.#state === 'closing') {
+      if (reason !== 'forced close') this.#finish(reason)
+      return
+    }
+    this.#stopHeartbeat()
+    this.#probe?.cancel()
+    this.#probe = null
+    const transport = this.#transport
+    if (transport.name === 'websocket') {
+      transport.close(reason)
+      return this.#finish(reason)
+    }
+    // The client closed: its waiting GET just ends (noop). Otherwise the close packet tells it why polling stops.
+    const last = reason === 'transport close' ? noop : closePacket
+    if (transport.write([...this.#buffer, last])) return this.#finish(reason)
+    if (reason !== 'forced close') return this.#finish(reason)
+    // close() with no GET waiting: the next GET takes what is buffered and the close packet, if it comes soon.
+    this.#buffer.push(closePacket)
+    this.#moveTo('closing')
+    this.#closeTimer = setTimeout(() => this.#finish('forced close'), this.#init.limits.pingTimeoutMs).unref()
+  }
+
+  #stopHeartbeat(): void {
+    clearTimeout(this.#pingTimer)
+    if (this.#pongTimer) clearTimeout(this.#pongTimer)
+    this.#awaitingPong = false
+  }
+
+  #finish(reason: EngineCloseReason): void {
+    if (this.#state === 'closed') return
+    this.#moveTo('closed')
+    this.#stopHeartbeat()
+    if (this.#closeTimer) clearTimeout(this.#closeTimer)
+    this.#buffer = []
+    this.#init.onClosed(this)
+    this.emit('close', reason)
+  }
+}
+
+function asMessage(packet: Packet): string | Buffer {
+  if (!isBinaryPacket(packet)) return packet.data
+  const { data } = packet
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+}
