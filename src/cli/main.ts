@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 // The `switchboard` command: parses argv, wires the layers, prints one `listening …` line per listener.
 import { Command, InvalidArgumentError } from 'commander'
-import { ConfigError, loadConfig, parseScalar } from './config.js'
 import { startEcho } from './echo.js'
-import { startServer } from './serve.js'
 
 function parsePort(value: string): number {
   const port = Number(value)
@@ -51,6 +49,9 @@ interface ServeFlags {
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
+  // Loaded here, not at the top: `echo` and `--help` need none of the hub, its store or its metrics.
+  const { loadConfig, parseScalar } = await import('./config.js')
+  const { startServer } = await import('./serve.js')
   const fromFlags: Record<string, unknown> = {
     host: flags.host,
     data: flags.data,
@@ -115,6 +116,7 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error)
-  console.error(error instanceof ConfigError ? `switchboard: invalid ${message}` : `switchboard: ${message}`)
+  const invalid = error instanceof Error && 'code' in error && error.code === 'config-invalid'
+  console.error(invalid ? `switchboard: invalid ${message}` : `switchboard: ${message}`)
   process.exit(1)
 })

@@ -59,7 +59,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
       pingIntervalMs: 0,
       perMessageDeflate: options.perMessageDeflate ?? false,
     })
-    this.#webSockets.on('connection', (connection, request) => this.#onWebSocket(connection, request))
+    // Upgrades reach the WebSocket server only through handleUpgrade with node:http's request, which the
+    // `connection` event hands back as it was given.
+    this.#webSockets.on('connection', (connection, request) =>
+      this.#onWebSocket(connection, request as IncomingMessage),
+    )
   }
 
   /** The path served, always ending in `/`. */

@@ -1,6 +1,6 @@
 // The hub's WebSocket transport at /ws: the plain chat of the classic WebSocket tutorial for a client that asks
 // for no subprotocol, and the switchboard.v1 JSON protocol for one that asks for it (docs/protocol.md).
-import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import { Server as TlsServer } from 'node:tls'
 import { debuglog } from 'node:util'
@@ -14,6 +14,7 @@ import type { ConnectionState, WebSocketConnection } from '../websocket/connecti
 import type { ConnectionSettings, DeflateSettings } from '../websocket/options.js'
 import { websocketDefaults } from '../websocket/options.js'
 import { type PreparedMessage, prepareMessage } from '../websocket/prepared-message.js'
+import type { UpgradeRequest } from '../websocket/raw-listener.js'
 import { WebSocketServer } from '../websocket/server.js'
 import { formatError, formatEvent, JsonProtocolError, parseRequest } from './codec/json-protocol.js'
 import type { ConnectionGate } from './connection-gate.js'
@@ -188,7 +189,7 @@ class WebSocketTransport implements Listener {
   readonly #peers = new Set<Peer>()
   readonly #detaching = new Set<Promise<void>>()
   // Upgrades the gate refused, so the `rejected` event counts them under the gate's reason.
-  readonly #gateRefusals = new WeakMap<IncomingMessage, string>()
+  readonly #gateRefusals = new WeakMap<UpgradeRequest, string>()
 
   constructor(hub: Hub, options: WebSocketTransportOptions) {
     this.#hub = hub
@@ -243,7 +244,7 @@ class WebSocketTransport implements Listener {
     await Promise.all(this.#detaching)
   }
 
-  #admit(request: IncomingMessage, gate: ConnectionGate): true | { status: number; message: string } {
+  #admit(request: UpgradeRequest, gate: ConnectionGate): true | { status: number; message: string } {
     const address = request.socket.remoteAddress ?? 'unknown'
     const verdict = gate.admit(address)
     if (verdict !== 'ok') {
@@ -259,7 +260,7 @@ class WebSocketTransport implements Listener {
     return true
   }
 
-  #onConnection(connection: WebSocketConnection, request: IncomingMessage): void {
+  #onConnection(connection: WebSocketConnection, request: UpgradeRequest): void {
     const mode: WireMode = connection.protocol === webSocketProtocol ? 'v1' : 'plain'
     const address = request.socket.remoteAddress ?? 'unknown'
     const member = new WebSocketMember(

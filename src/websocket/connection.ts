@@ -104,6 +104,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     socket.on('close', listeners.close)
     socket.on('drain', listeners.drain)
     socket.on('error', listeners.error)
+    // A socket handed over paused (our own listener pauses it after the request head) starts flowing here.
+    socket.resume()
   }
 
   /** The subprotocol both sides agreed on, or ''. */

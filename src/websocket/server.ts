@@ -1,9 +1,9 @@
 // The WebSocket server side of the opening handshake (RFC 6455 §4.2, RFC 7692 §5): attaches to any
 // http/https server's `upgrade` event, routed by path, or listens on its own.
 import { EventEmitter } from 'node:events'
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import { debuglog } from 'node:util'
 import { computeAcceptKey } from './accept-key.js'
 import { CloseCode } from './codec/close-code.js'
@@ -22,6 +22,7 @@ import {
   resolveSettings,
   websocketDefaults,
 } from './options.js'
+import { listenRaw, type UpgradeRequest } from './raw-listener.js'
 import { routeUpgrades } from './upgrade-router.js'
 
 const log = debuglog('switchboard:ws')
@@ -54,10 +55,10 @@ export interface WebSocketServerOptions extends Partial<ConnectionSettings> {
   /** Picks the subprotocol from the client's list; returning null or undefined selects none. */
   selectProtocol?: (
     offered: string[],
-    request: IncomingMessage,
+    request: UpgradeRequest,
   ) => string | null | undefined | Promise<string | null | undefined>
   /** Accepts (true) or refuses (false, or a Refusal with a status) an upgrade request. */
-  authorize?: (request: IncomingMessage) => boolean | Refusal | Promise<boolean | Refusal>
+  authorize?: (request: UpgradeRequest) => boolean | Refusal | Promise<boolean | Refusal>
   /** Origins allowed to open a connection; absent means any. Requests without Origin are not browsers and pass. */
   allowedOrigins?: string[]
 }
@@ -71,9 +72,9 @@ interface Acceptance {
 
 /** Events of a server. */
 export interface WebSocketServerEvents {
-  connection: [connection: WebSocketConnection, request: IncomingMessage]
+  connection: [connection: WebSocketConnection, request: UpgradeRequest]
   /** A handshake that was refused, with the reason; the client got the HTTP answer already. */
-  rejected: [error: HandshakeError, request: IncomingMessage]
+  rejected: [error: HandshakeError, request: UpgradeRequest]
   close: []
 }
 
@@ -84,7 +85,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #settings: ConnectionSettings
   readonly #deflate: DeflateSettings | null
   #http: HttpServer | HttpsServer | null
-  #ownsHttp = false
+  #raw: NetServer | null = null
   #detach: (() => void) | null = null
   #closing = false
   readonly #inits = new Map<string, ConnectionInit<WebSocketConnection>>()
@@ -99,43 +100,25 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.#http) this.#attach(this.#http)
   }
 
-  /** Starts an HTTP server of our own (answering plain requests with 426) and resolves with its address. */
+  /**
+   * Listens on a TCP port of our own, reading upgrade requests without node:http (plain requests get 426),
+   * and resolves with the address.
+   */
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    if (this.#http) throw new Error('this server is attached to an HTTP server already')
-    const timeout = this.#options.handshakeTimeoutMs ?? websocketDefaults.handshakeTimeoutMs
-    const http = createServer(
-      {
-        headersTimeout: timeout,
-        requestTimeout: timeout,
-        connectionsCheckingInterval: Math.min(timeout, 1000),
-      },
-      (_req, res) => {
-        res.writeHead(426, {
-          'Content-Type': 'application/json',
-          Upgrade: 'websocket',
-          Connection: 'Upgrade',
-        })
-        res.end(
-          JSON.stringify({ code: 'ws-upgrade-required', message: 'this endpoint speaks WebSocket only' }),
-        )
-      },
+    if (this.#http || this.#raw) throw new Error('this server listens or is attached already')
+    const handshakeTimeoutMs = this.#options.handshakeTimeoutMs ?? websocketDefaults.handshakeTimeoutMs
+    this.#raw = await listenRaw(
+      port,
+      host,
+      { handshakeTimeoutMs, path: this.#options.path },
+      (request, socket, head) => this.handleUpgrade(request, socket, head),
     )
-    this.#http = http
-    this.#ownsHttp = true
-    this.#attach(http)
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject)
-      http.listen(port, host, () => {
-        http.off('error', reject)
-        resolve()
-      })
-    })
-    return http.address() as AddressInfo
+    return this.#raw.address() as AddressInfo
   }
 
-  /** The address of the HTTP server we listen on or are attached to. */
+  /** The address of the server we listen on or are attached to. */
   address(): AddressInfo | null {
-    const address = this.#http?.address()
+    const address = (this.#raw ?? this.#http)?.address()
     return address && typeof address === 'object' ? address : null
   }
 
@@ -143,7 +126,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * Takes over an upgrade request directly (for servers that route upgrades themselves).
    * Always answers it: with 101 and a `connection` event, or an HTTP error.
    */
-  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+  handleUpgrade(request: UpgradeRequest, socket: Socket, head: Buffer): void {
     const { authorize, selectProtocol } = this.#options
     // Without hooks nothing can wait, so the handshake completes in this call: no timer, no promise.
     if (!authorize && !selectProtocol) {
@@ -174,9 +157,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
           client.close(code, reason)
         }),
     )
-    if (this.#ownsHttp && this.#http) {
-      const http = this.#http
-      await new Promise<void>((resolve) => http.close(() => resolve()))
+    if (this.#raw) {
+      const raw = this.#raw
+      await new Promise<void>((resolve) => raw.close(() => resolve()))
     }
     await Promise.all(closed)
     this.emit('close')
@@ -188,7 +171,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     )
   }
 
-  async #handshakeWithHooks(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  async #handshakeWithHooks(request: UpgradeRequest, socket: Socket, head: Buffer): Promise<void> {
     const timeoutMs = this.#options.handshakeTimeoutMs ?? websocketDefaults.handshakeTimeoutMs
     let timedOut = false
     const timer = setTimeout(() => {
@@ -214,7 +197,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
   }
 
-  async #decideWithHooks(request: IncomingMessage): Promise<HandshakeError | Acceptance> {
+  async #decideWithHooks(request: UpgradeRequest): Promise<HandshakeError | Acceptance> {
     const handshake = this.#check(request)
     if (handshake instanceof HandshakeError) return handshake
     const { authorize, selectProtocol } = this.#options
@@ -235,7 +218,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   // The checks that need no hook: the request itself (RFC 6455 §4.2.1) and the Origin allow-list.
-  #check(request: IncomingMessage): HandshakeError | ClientHandshake {
+  #check(request: UpgradeRequest): HandshakeError | ClientHandshake {
     const handshake = parseUpgradeRequest(request)
     if (handshake instanceof HandshakeError) return handshake
     const { allowedOrigins } = this.#options
@@ -271,7 +254,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return offered[0]
   }
 
-  #finish(request: IncomingMessage, socket: Socket, head: Buffer, answer: HandshakeError | Acceptance): void {
+  #finish(request: UpgradeRequest, socket: Socket, head: Buffer, answer: HandshakeError | Acceptance): void {
     if (answer instanceof HandshakeError) return this.#reject(socket, request, answer)
     if (this.#closing) {
       return this.#reject(
@@ -283,7 +266,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.#accept(request, socket, head, answer)
   }
 
-  #accept(request: IncomingMessage, socket: Socket, head: Buffer, answer: Acceptance): void {
+  #accept(request: UpgradeRequest, socket: Socket, head: Buffer, answer: Acceptance): void {
     socket.write(
       formatUpgradeResponse(computeAcceptKey(answer.handshake.key), answer.protocol, answer.extensions),
     )
@@ -316,8 +299,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return init
   }
 
-  #reject(socket: Socket, request: IncomingMessage, error: HandshakeError): void {
+  #reject(socket: Socket, request: UpgradeRequest, error: HandshakeError): void {
     log('refusing upgrade: %d %s', error.httpStatus, error.message)
+    // A peer that resets while the refusal is written must not take the process down.
+    if (socket.listenerCount('error') === 0) socket.on('error', onHandshakeSocketError)
     if (socket.writable) {
       socket.once('finish', () => socket.destroy())
       socket.end(formatRejection(error))

@@ -34,6 +34,9 @@ export type HandshakeViolation =
   | 'ws-handshake-origin'
   | 'ws-handshake-timeout'
   | 'ws-handshake-not-found'
+  | 'ws-handshake-head-too-large'
+  | 'ws-handshake-bad-request'
+  | 'ws-upgrade-required'
 
 /** A refused handshake, answered with `httpStatus`, extra `headers` and a JSON body `{code, message}`. */
 export class HandshakeError extends SwitchboardError {
@@ -146,6 +149,7 @@ const reasonPhrases: Record<number, string> = {
   408: 'Request Timeout',
   426: 'Upgrade Required',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 }
