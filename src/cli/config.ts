@@ -112,9 +112,9 @@ export function loadConfig(sources: ConfigSources = {}): ServeConfig {
   if (!result.success) {
     const issue = result.error.issues[0]
     if (issue.code === 'unrecognized_keys') {
-      throw new ConfigError(`setting ${[...issue.path, issue.keys[0]].join('.')}: unknown setting`)
+      throw new ConfigError(`invalid setting ${[...issue.path, issue.keys[0]].join('.')}: unknown setting`)
     }
-    throw new ConfigError(`setting ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    throw new ConfigError(`invalid setting ${issue.path.join('.') || '(root)'}: ${issue.message}`)
   }
   return result.data
 }
@@ -141,14 +141,14 @@ export function parseScalar(key: string, value: string, source: string): unknown
     if (value === 'off') return false
     const n = Number(value)
     if (!/^\d+$/.test(value) || n > 65535)
-      throw new ConfigError(`setting ${key} (${source}): a port 0-65535 or off, not ${value}`)
+      throw new ConfigError(`invalid setting ${key} (${source}): a port 0-65535 or off, not ${value}`)
     return n
   }
   if (key === 'unix') return value === 'off' ? false : value
   if (key === 'memory') {
     if (value === 'true' || value === '1') return true
     if (value === 'false' || value === '0') return false
-    throw new ConfigError(`setting memory (${source}): true or false, not ${value}`)
+    throw new ConfigError(`invalid setting memory (${source}): true or false, not ${value}`)
   }
   return value
 }

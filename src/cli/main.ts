@@ -116,7 +116,6 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error)
-  const invalid = error instanceof Error && 'code' in error && error.code === 'config-invalid'
-  console.error(invalid ? `switchboard: invalid ${message}` : `switchboard: ${message}`)
+  console.error(`switchboard: ${message}`)
   process.exit(1)
 })

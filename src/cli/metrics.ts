@@ -35,7 +35,7 @@ export function createMetrics(hub: Hub, listeners: () => ReadonlyMap<string, Lis
     for (const [transport, count] of Object.entries(hub.stats().connections)) set({ transport }, count)
   })
   gauge('switchboard_rooms', 'Rooms with members on this node', [], (set) => {
-    set({}, hub.stats().rooms.size)
+    set({}, hub.stats().activeRooms)
   })
   for (const [metric, field, help] of [
     ['switchboard_messages_in_total', 'messagesIn', 'Messages received, by transport'],

@@ -92,23 +92,31 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       lines.push(`listening ${formatAddress(config.tls ? 'https' : 'http', server.address() as AddressInfo)}`)
     }
     if (config.tcp !== false) {
-      const tcp = await startTcp(hub, { ...lineSettings, host: config.host, port: config.tcp })
+      const tcp = await named(
+        'tcp',
+        `${config.host}:${config.tcp}`,
+        startTcp(hub, { ...lineSettings, host: config.host, port: config.tcp }),
+      )
       listeners.set('tcp', tcp)
       lines.push(`listening ${tcp.url}`)
     }
     if (config.udp !== false) {
-      const udp = await startUdp(hub, {
-        gate,
-        host: config.host,
-        port: config.udp,
-        maxDatagramBytes: limits.maxDatagramBytes,
-        keepaliveTimeoutMs: limits.udpKeepaliveMs,
-      })
+      const udp = await named(
+        'udp',
+        `${config.host}:${config.udp}`,
+        startUdp(hub, {
+          gate,
+          host: config.host,
+          port: config.udp,
+          maxDatagramBytes: limits.maxDatagramBytes,
+          keepaliveTimeoutMs: limits.udpKeepaliveMs,
+        }),
+      )
       listeners.set('udp', udp)
       lines.push(`listening ${udp.url}`)
     }
     if (config.unix !== false) {
-      const unix = await startUnix(hub, { ...lineSettings, path: config.unix })
+      const unix = await named('unix', config.unix, startUnix(hub, { ...lineSettings, path: config.unix }))
       listeners.set('unix', unix)
       lines.push(`listening ${unix.url}`)
     }
@@ -117,6 +125,18 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     throw error
   }
   return { hub, lines, close }
+}
+
+// Says which listener failed, in the same words for every transport.
+async function named<T>(what: string, where: string, starting: Promise<T>): Promise<T> {
+  try {
+    return await starting
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // System errors get the listener named; our own errors already say what is wrong.
+    if (code === undefined || !/^E[A-Z]+$/.test(code)) throw error
+    throw new Error(`cannot listen for ${what} on ${where}: ${code}`)
+  }
 }
 
 function createHttp(config: ServeConfig): HttpServer | HttpsServer {

@@ -31,6 +31,8 @@ export interface HubStats {
   connections: Record<TransportKind, number>
   rooms: Map<string, DeliveryCounts & { messages: number }>
   dropped: Map<string, number>
+  /** Rooms with at least one local connection in them now. */
+  activeRooms: number
 }
 
 /** The hub. Transports call `connect` for each new connection and act through the returned `Session`. */
@@ -104,7 +106,7 @@ export class Hub {
 
   /** Counters for /metrics. */
   stats(): HubStats {
-    return this.#tally.snapshot()
+    return { ...this.#tally.snapshot(), activeRooms: this.#roomSessions.size }
   }
 
   /** Disconnects everyone with `reason` and stops accepting connections. */
