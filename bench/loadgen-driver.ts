@@ -1,0 +1,146 @@
+// Builds the C load generator (bench/loadgen/) and drives it: echo runs and idle-connection holds.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { pinnedCommand } from './pinning.js'
+
+/** What the load generator prints after an echo run (see bench/README.md for each field). */
+export interface EchoResult {
+  msgs_per_s: number
+  p50_us: number
+  p99_us: number
+  /** The load generator's own CPU time over the measured window's wall time. */
+  cpu_share: number
+  errors: number
+  msgs: number
+  open: number
+  compressed_replies: number
+}
+
+/** One echo run: where to connect and what to send. */
+export interface EchoRun {
+  port: number
+  mode: 'ws' | 'raw'
+  deflate: boolean
+  conns: number
+  size: number
+  inflight: number
+  warmupS: number
+  durationS: number
+}
+
+const sources = ['loadgen.c', 'wire.c']
+
+function mtimeMs(path: string): number {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
+/** Installs zlib's headers with apt-get when missing and we are root; otherwise says what to install. */
+function ensureZlibHeaders(): void {
+  try {
+    execFileSync('gcc', ['-E', '-x', 'c', '-', '-o', '/dev/null'], {
+      input: '#include <zlib.h>\n',
+      stdio: 'pipe',
+    })
+    return
+  } catch {
+    console.log('loadgen: zlib.h not found; it needs the zlib1g-dev package')
+  }
+  if (process.getuid?.() !== 0)
+    throw new Error('install zlib1g-dev (apt-get install zlib1g-dev) and run again')
+  console.log('loadgen: running apt-get install -y zlib1g-dev')
+  execFileSync('apt-get', ['install', '-y', '-qq', 'zlib1g-dev'], { stdio: 'inherit' })
+}
+
+/** Compiles the load generator into bench/.build/ when its sources are newer; returns the binary's path. */
+export function buildLoadgen(root: string): string {
+  const sourceDir = join(root, 'bench/loadgen')
+  const outDir = join(root, 'bench/.build')
+  const binary = join(outDir, 'loadgen')
+  const paths = sources.map((file) => join(sourceDir, file))
+  const newest = Math.max(...[...paths, join(sourceDir, 'wire.h')].map(mtimeMs))
+  if (mtimeMs(binary) > newest) return binary
+  ensureZlibHeaders()
+  mkdirSync(outDir, { recursive: true })
+  const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-o', binary, ...paths, '-lz']
+  execFileSync('gcc', flags, { stdio: 'inherit' })
+  return binary
+}
+
+function isEchoResult(value: unknown): value is EchoResult {
+  if (typeof value !== 'object' || value === null) return false
+  const fields = ['msgs_per_s', 'p50_us', 'p99_us', 'cpu_share', 'errors'] as const
+  return fields.every((field) => typeof (value as Record<string, unknown>)[field] === 'number')
+}
+
+function spawnLoadgen(binary: string, core: number | null, args: string[], fdLimit: number): ChildProcess {
+  const [command, argv] = pinnedCommand(core, fdLimit, [binary, ...args])
+  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stderr?.setEncoding('utf8')
+  child.stderr?.on('data', (text: string) => process.stderr.write(text))
+  return child
+}
+
+/** Callbacks at the edges of the measured window, where the harness samples the server's CPU. */
+export interface WindowHooks {
+  onMeasuring: () => void
+  onMeasured: () => void
+}
+
+/** Runs one closed-loop echo run and returns the load generator's JSON line. */
+export async function runEcho(binary: string, core: number | null, run: EchoRun, hooks: WindowHooks) {
+  const args = ['--port', String(run.port), '--mode', run.mode, '--conns', String(run.conns)]
+  args.push('--size', String(run.size), '--inflight', String(run.inflight))
+  args.push('--warmup', String(run.warmupS), '--duration', String(run.durationS))
+  if (run.deflate) args.push('--deflate')
+  const child = spawnLoadgen(binary, core, args, run.conns + 64)
+  const exited = once(child, 'exit')
+  child.stdin?.end()
+  let result: unknown
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line === 'measuring') hooks.onMeasuring()
+    else if (line === 'measured') hooks.onMeasured()
+    else if (line.startsWith('{')) result = JSON.parse(line)
+  }
+  const [code, signal] = await exited
+  if (!isEchoResult(result)) throw new Error(`load generator exited (${signal ?? code}) without a result`)
+  return result
+}
+
+/** Connections the load generator holds open until `release()`. */
+export interface IdleHold {
+  open: number
+  errors: number
+  release: () => Promise<void>
+}
+
+/** Opens `count` WebSocket (or raw) connections, completes every handshake, and holds them. */
+export async function holdIdle(
+  binary: string,
+  core: number | null,
+  port: number,
+  mode: 'ws' | 'raw',
+  count: number,
+): Promise<IdleHold> {
+  const args = ['--port', String(port), '--mode', mode, '--idle', String(count)]
+  const child = spawnLoadgen(binary, core, args, count + 64)
+  const lines = createInterface({ input: child.stdout! })
+  const exited = once(child, 'exit')
+  const [line] = (await Promise.race([once(lines, 'line'), exited.then(() => [''])])) as [string]
+  const [word, open, errors] = line.split(' ')
+  if (word !== 'ready') {
+    child.kill()
+    throw new Error('load generator stopped before its connections were ready')
+  }
+  const release = async () => {
+    child.stdin?.end()
+    await exited
+  }
+  return { open: Number(open), errors: Number(errors), release }
+}

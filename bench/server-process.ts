@@ -1,0 +1,75 @@
+// Starts one echo server as a child process, learns its port from its `listening` line, and stops it.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pinnedCommand } from './pinning.js'
+
+/** What every server prints once it accepts connections: `listening ws://127.0.0.1:PORT/`. */
+const listeningLine = /^listening [a-z]+:\/\/[^/]+:(\d+)\/$/
+
+const startTimeoutMs = 10_000
+const stopTimeoutMs = 3_000
+
+/** A server that printed its listening line. */
+export interface RunningServer {
+  pid: number
+  port: number
+  /** The tail of its stderr, for error messages. */
+  stderr: () => string
+  /** SIGTERM, then SIGKILL if it lingers. */
+  stop: () => Promise<void>
+}
+
+function collectTail(child: ChildProcess): () => string {
+  let tail = ''
+  child.stderr?.setEncoding('utf8')
+  child.stderr?.on('data', (text: string) => {
+    tail = (tail + text).slice(-2000)
+  })
+  return () => tail.trim()
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs)
+  await exited
+  clearTimeout(timer)
+}
+
+/** Spawns `node ...args` (pinned to `core` unless null) and resolves once it is listening. */
+export async function startServer(
+  args: readonly string[],
+  core: number | null,
+  fdLimit: number,
+): Promise<RunningServer> {
+  const [command, argv] = pinnedCommand(core, fdLimit, [process.execPath, ...args])
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const stderr = collectTail(child)
+  const lines = createInterface({ input: child.stdout! })
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line within ${startTimeoutMs} ms`)),
+      startTimeoutMs,
+    )
+    lines.on('line', (line) => {
+      const match = listeningLine.exec(line.trim())
+      if (match === null) return
+      clearTimeout(timer)
+      resolve(Number(match[1]))
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`exited (${signal ?? code}) before listening: ${stderr() || 'no stderr'}`))
+    })
+    child.once('error', reject)
+  }).catch(async (error: unknown) => {
+    await stopChild(child)
+    throw error
+  })
+  // Give a fresh server a moment for its startup garbage before anyone reads its memory.
+  await sleep(300)
+  return { pid: child.pid!, port, stderr, stop: () => stopChild(child) }
+}
