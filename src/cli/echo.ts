@@ -1,6 +1,7 @@
 // The echo servers of `switchboard echo`: WebSocket echo on any path, and the classic TCP upper-case server.
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
+import type { WebSocketConnection } from '../websocket/connection.js'
 import { WebSocketServer } from '../websocket/server.js'
 import { formatAddress } from './address.js'
 
@@ -27,12 +28,9 @@ export interface RunningEcho {
 export async function startEcho(options: EchoOptions): Promise<RunningEcho> {
   // The engine's own listener: no node:http in the way, so idle connections cost least (bench: idle memory).
   const wss = new WebSocketServer({ perMessageDeflate: options.deflate })
-  wss.on('connection', (connection) => {
-    connection.on('message', (data, isBinary) => {
-      if (options.upper && !isBinary) connection.send(data.toString().toUpperCase())
-      else connection.send(data, { binary: isBinary })
-    })
-  })
+  // One shared listener for every connection (`this` is the connection): no closure per connection.
+  const onMessage = options.upper ? echoUpper : echo
+  wss.on('connection', (connection) => connection.on('message', onMessage))
   const address = await wss.listen(options.port, options.host)
   const urls = [`listening ${formatAddress('ws', address)}/`]
   let tcp: TcpServer | null = null
@@ -52,6 +50,15 @@ export async function startEcho(options: EchoOptions): Promise<RunningEcho> {
       await wss.close()
     },
   }
+}
+
+function echo(this: WebSocketConnection, data: Buffer, isBinary: boolean): void {
+  this.send(data, { binary: isBinary })
+}
+
+function echoUpper(this: WebSocketConnection, data: Buffer, isBinary: boolean): void {
+  if (isBinary) this.send(data, { binary: true })
+  else this.send(data.toString().toUpperCase())
 }
 
 function listen(server: TcpServer, port: number, host: string): Promise<void> {
