@@ -1,0 +1,474 @@
+// One client in one namespace (Socket.IO protocol v5 §Exchange protocol): its events both ways with acks,
+// its rooms, and its end, whichever side causes it.
+//
+//   connecting ──middleware passed: CONNECT {sid, pid?} sent──► connected ──any end──► disconnected
+//        └──────── refused (CONNECT_ERROR), or the session ended ───────────────────────────┘
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { debuglog } from 'node:util'
+import type { EngineSession } from '../engineio/session.js'
+import { type AckCallback, AckRegistry, type ErrorFirstAckCallback } from './acks.js'
+import { BroadcastOperator, checkEventName, checkTimeout } from './broadcast.js'
+import {
+  type EncodedPacket,
+  type EventArguments,
+  encodePacket,
+  type Packet,
+  PacketType,
+} from './codec/index.js'
+import type { SocketIOConnection } from './connection.js'
+import { type DisconnectReason, recoverableReasons } from './disconnect-reason.js'
+import { buildHandshake, type Handshake } from './handshake.js'
+import { ListenerMap, type StoredListener } from './listeners.js'
+import type { Namespace } from './namespace.js'
+import type { RestoredSession } from './recovery.js'
+import type { Room } from './rooms.js'
+import type {
+  FlaggedEmitter,
+  SocketControl,
+  SocketHost,
+  SocketInit,
+  SocketReservedEvents,
+  SocketState,
+} from './socket-types.js'
+import type {
+  DefaultEventsMap,
+  EmitWithAckParams,
+  EmitWithAckResult,
+  EventListener,
+  EventNames,
+  EventParams,
+  EventsMap,
+} from './typed-events.js'
+
+const log = debuglog('switchboard:sio')
+
+const NEXT = {
+  connecting: ['connected', 'disconnected'],
+  connected: ['disconnected'],
+  disconnected: [],
+} as const satisfies Record<SocketState, readonly SocketState[]>
+
+interface EmitFlags {
+  volatile: boolean
+  timeoutMs: number | undefined
+}
+
+const plain: EmitFlags = { volatile: false, timeoutMs: undefined }
+const reservedEvents: ReadonlySet<string> = new Set(['disconnecting', 'disconnect', 'error'])
+
+// What the namespace does with a socket; kept off the public class.
+const controls = new WeakMap<object, SocketControl>()
+
+/** The namespace's handle on a socket it made. @internal */
+export function controlOf(socket: object): SocketControl {
+  return controls.get(socket)!
+}
+
+/**
+ * A client connected to a namespace. Events from the client reach `on` listeners, with an ack function last
+ * when the client asked for one; a listener may also answer by returning a value or a promise of one.
+ */
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  SocketData = unknown,
+> {
+  /** The socket's id, public: other clients may be told it. Kept across a recovered reconnection. */
+  readonly id: string
+  /** Whether this socket took over a recent session: same id, rooms, data, and the events missed replayed. */
+  readonly recovered: boolean
+  /** How the client arrived. */
+  readonly handshake: Handshake
+  /** The namespace the socket is in. */
+  readonly nsp: Namespace<ListenEvents, EmitEvents, SocketData>
+  /** Anything the application keeps with the socket; restored with it by recovery. */
+  data: SocketData
+  readonly #pid: string | undefined
+  readonly #host: SocketHost<Socket<ListenEvents, EmitEvents, SocketData>>
+  readonly #connection: SocketIOConnection
+  readonly #listeners = new ListenerMap()
+  readonly #acks = new AckRegistry()
+  #state: SocketState = 'connecting'
+  // Packets emitted while the middleware runs go out after the CONNECT answer.
+  #early: { encoded: EncodedPacket; seq: number | undefined }[] = []
+  #replayFrom: number | null
+  readonly #restored: RestoredSession | null
+
+  constructor(init: SocketInit<ListenEvents, EmitEvents, SocketData>) {
+    const { host, connection, restored } = init
+    this.nsp = init.nsp
+    this.#host = host
+    this.#connection = connection
+    this.#restored = restored
+    this.recovered = restored !== null
+    this.id = restored?.id ?? newSocketId()
+    this.#pid = restored?.pid ?? host.recovery?.newPid()
+    this.data = (restored?.data ?? {}) as SocketData
+    this.#replayFrom = restored?.emptyOffsetSeq ?? null
+    this.handshake = buildHandshake(connection.session.request, connection.remoteAddress, init.auth)
+    controls.set(this, this.#control())
+  }
+
+  /** The Engine.IO session the socket rides on (shared by the client's namespaces); `conn.close()` drops it. */
+  get conn(): EngineSession {
+    return this.#connection.session
+  }
+
+  /** The request that opened the Engine.IO session. */
+  get request(): IncomingMessage {
+    return this.#connection.session.request
+  }
+
+  /** Whether the socket passed its middleware and has not disconnected. */
+  get connected(): boolean {
+    return this.#state === 'connected'
+  }
+
+  /** Whether the socket has ended. */
+  get disconnected(): boolean {
+    return this.#state === 'disconnected'
+  }
+
+  /** The rooms the socket is in, its own id among them. */
+  get rooms(): ReadonlySet<Room> {
+    return this.#host.adapter.roomsOf(this.id)
+  }
+
+  // Listening.
+
+  /** Listens to a reserved event or to an event from the client. */
+  on<Event extends keyof SocketReservedEvents>(event: Event, listener: SocketReservedEvents[Event]): this
+  on<Event extends EventNames<ListenEvents>>(event: Event, listener: EventListener<ListenEvents, Event>): this
+  on(event: string, listener: (...args: never[]) => unknown): this {
+    this.#listeners.add(event, listener as StoredListener)
+    return this
+  }
+
+  /** Listens once. */
+  once<Event extends keyof SocketReservedEvents>(event: Event, listener: SocketReservedEvents[Event]): this
+  once<Event extends EventNames<ListenEvents>>(
+    event: Event,
+    listener: EventListener<ListenEvents, Event>,
+  ): this
+  once(event: string, listener: (...args: never[]) => unknown): this {
+    this.#listeners.addOnce(event, listener as StoredListener)
+    return this
+  }
+
+  /** Removes a listener, or every listener of the event. */
+  off(event: string, listener?: (...args: never[]) => unknown): this {
+    this.#listeners.remove(event, listener as StoredListener | undefined)
+    return this
+  }
+
+  /** Listens to every event from the client: the listener gets the name first. */
+  onAny(listener: (event: string, ...args: unknown[]) => unknown): this {
+    this.#listeners.addAny(listener as StoredListener)
+    return this
+  }
+
+  /** Removes a catch-all listener, or all of them. */
+  offAny(listener?: (event: string, ...args: unknown[]) => unknown): this {
+    this.#listeners.removeAny(listener as StoredListener | undefined)
+    return this
+  }
+
+  // Emitting.
+
+  /**
+   * Sends an event. A function as the last argument asks the client for an ack and gets its arguments. Returns
+   * false when the event was dropped (the socket is gone). Throws for a reserved name or arguments JSON cannot
+   * carry (`RangeError`, `TypeError`).
+   */
+  emit<Event extends EventNames<EmitEvents>>(event: Event, ...args: EventParams<EmitEvents, Event>): boolean {
+    return this.#emit(event, args, plain)
+  }
+
+  /** Sends an event and resolves with the first argument of the client's ack; rejects if the socket ends first. */
+  emitWithAck<Event extends EventNames<EmitEvents>>(
+    event: Event,
+    ...args: EmitWithAckParams<EmitEvents, Event>
+  ): Promise<EmitWithAckResult<EmitEvents, Event>> {
+    return this.#emitWithAck(event, args, plain)
+  }
+
+  /** Sends `message` events, as `WebSocket.send` would. */
+  send(...args: unknown[]): this {
+    this.#emit('message', args, plain)
+    return this
+  }
+
+  /** Emits with a deadline for the ack, in ms: the callback gets an error first, `emitWithAck` rejects. */
+  timeout(timeoutMs: number): FlaggedEmitter<EmitEvents> {
+    checkTimeout(timeoutMs)
+    return this.#flagged({ volatile: false, timeoutMs })
+  }
+
+  /** Emits only if the transport can take the event right now; otherwise it is dropped (never stored). */
+  get volatile(): FlaggedEmitter<EmitEvents> {
+    return this.#flagged({ volatile: true, timeoutMs: undefined })
+  }
+
+  /** Broadcasts to rooms, leaving this socket out. */
+  to(
+    room: Room | readonly Room[],
+  ): BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>> {
+    return this.#broadcast().to(room)
+  }
+
+  /** The same as `to`. */
+  in(
+    room: Room | readonly Room[],
+  ): BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>> {
+    return this.to(room)
+  }
+
+  /** Broadcasts to everyone but these rooms and this socket. */
+  except(
+    room: Room | readonly Room[],
+  ): BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>> {
+    return this.#broadcast().except(room)
+  }
+
+  /** Broadcasts to every other socket of the namespace. */
+  get broadcast(): BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>> {
+    return this.#broadcast()
+  }
+
+  // Rooms and the end.
+
+  /** Joins rooms; a promise when the room registry stores the change elsewhere (as Socket.IO's adapters do). */
+  join(rooms: Room | readonly Room[]): void | Promise<void> {
+    if (this.#state === 'disconnected') return
+    return this.#host.adapter.addAll(this.id, typeof rooms === 'string' ? [rooms] : rooms)
+  }
+
+  /** Leaves a room; a promise when the room registry stores the change elsewhere. */
+  leave(room: Room): void | Promise<void> {
+    return this.#host.adapter.del(this.id, room)
+  }
+
+  /**
+   * Disconnects from this namespace (the client sees `io server disconnect` and does not reconnect); with
+   * `close`, the whole Engine.IO session and every namespace on it.
+   */
+  disconnect(close = false): this {
+    if (close) {
+      this.#connection.disconnectAll()
+      return this
+    }
+    if (this.#state !== 'connected') return this
+    this.#connection.sendPacket({ type: PacketType.Disconnect, namespace: this.#host.name })
+    this.#end('server namespace disconnect')
+    return this
+  }
+
+  #broadcast(): BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>> {
+    return new BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>>(this.#host).except(
+      this.id,
+    )
+  }
+
+  #flagged(flags: EmitFlags): FlaggedEmitter<EmitEvents> {
+    return {
+      emit: (event, ...args) => this.#emit(event, args, flags),
+      emitWithAck: (event, ...args) => this.#emitWithAck(event, args, flags),
+    }
+  }
+
+  #emitWithAck<Result>(event: string, args: readonly unknown[], flags: EmitFlags): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      const callback: ErrorFirstAckCallback = (error, reply) =>
+        error ? reject(error) : resolve(reply as Result)
+      this.#emitEvent([event, ...args] as EventArguments, flags, callback, true)
+    })
+  }
+
+  #emit(event: string, args: readonly unknown[], flags: EmitFlags): boolean {
+    const list = [event, ...args] as EventArguments
+    const last = list[list.length - 1]
+    if (typeof last !== 'function') return this.#emitEvent(list, flags, undefined, false)
+    list.pop()
+    return this.#emitEvent(list, flags, last as AckCallback, flags.timeoutMs !== undefined)
+  }
+
+  #emitEvent(
+    args: EventArguments,
+    flags: EmitFlags,
+    ack: AckCallback | ErrorFirstAckCallback | undefined,
+    errorFirst: boolean,
+  ): boolean {
+    checkEventName(args[0])
+    if (this.#state === 'disconnected') {
+      if (ack && errorFirst) queueMicrotask(() => (ack as ErrorFirstAckCallback)(disconnectedError()))
+      return false
+    }
+    const namespace = this.#host.name
+    if (ack === undefined && !flags.volatile && this.#host.recovery && this.#state === 'connected') {
+      // Stored with an offset like any broadcast, so that the client can get it back after a reconnection.
+      this.#host.broadcast(args, { rooms: new Set([this.id]), except: new Set(), volatile: false })
+      return true
+    }
+    if (!ack)
+      return this.#sendEncoded(
+        encodePacket({ type: PacketType.Event, namespace, data: args }),
+        flags.volatile,
+        undefined,
+      )
+    const id = this.#acks.register(ack, flags.timeoutMs, errorFirst)
+    let encoded: EncodedPacket
+    try {
+      encoded = encodePacket({ type: PacketType.Event, namespace, data: args, id })
+    } catch (error) {
+      // Arguments JSON cannot carry: the caller hears of it now, and no ack waits for an event never sent.
+      this.#acks.forget(id)
+      throw error
+    }
+    return this.#sendEncoded(encoded, flags.volatile, undefined)
+  }
+
+  #sendEncoded(encoded: EncodedPacket, volatile: boolean, seq: number | undefined): boolean {
+    if (volatile && !(this.#state === 'connected' && this.#connection.writable)) return false
+    if (this.#state === 'disconnected') return false
+    if (this.#state === 'connecting') {
+      this.#early.push({ encoded, seq })
+      return true
+    }
+    if (seq !== undefined && this.#replayFrom === null) this.#replayFrom = seq - 1
+    return this.#connection.send(encoded)
+  }
+
+  // Receiving.
+
+  #onPacket(packet: Packet): void {
+    switch (packet.type) {
+      case PacketType.Event:
+        return this.#onEvent(packet.data, packet.id)
+      case PacketType.Ack:
+        return this.#acks.settle(packet.id, packet.data)
+      case PacketType.Disconnect:
+        return this.#end('client namespace disconnect')
+      default:
+        // The connection routes CONNECT and CONNECT_ERROR itself.
+        return
+    }
+  }
+
+  #onEvent(data: EventArguments, id: number | undefined): void {
+    const [event, ...args] = data
+    const ack = id === undefined ? undefined : this.#ackFunction(id)
+    if (ack) args.push(ack)
+    // Our own event names ("error" is the one a client may send) reach only the catch-all listeners.
+    this.#listeners.dispatch(this, event, args, ack, reservedEvents.has(event))
+  }
+
+  #ackFunction(id: number): (...reply: unknown[]) => void {
+    let sent = false
+    return (...reply: unknown[]) => {
+      if (sent || this.#state !== 'connected') return
+      sent = true
+      this.#connection.sendPacket({ type: PacketType.Ack, namespace: this.#host.name, data: reply, id })
+    }
+  }
+
+  #emitReserved(event: 'disconnecting' | 'disconnect', reason: DisconnectReason): void {
+    this.#listeners.emitOwn(this, event, [reason])
+  }
+
+  // Life.
+
+  #moveTo(state: SocketState): void {
+    const allowed: readonly SocketState[] = NEXT[this.#state]
+    if (!allowed.includes(state)) throw new Error(`illegal move ${this.#state} -> ${state}`)
+    log('%s %s: %s -> %s', this.#host.name, this.id, this.#state, state)
+    this.#state = state
+  }
+
+  #open(): void {
+    if (this.#state !== 'connecting') return
+    this.#moveTo('connected')
+    this.join([this.id, ...(this.#restored?.rooms ?? [])])
+    const data = this.#pid === undefined ? { sid: this.id } : { sid: this.id, pid: this.#pid }
+    this.#connection.sendPacket({ type: PacketType.Connect, namespace: this.#host.name, data })
+    for (const missed of this.#restored?.missed ?? []) {
+      this.#connection.sendPacket({
+        type: PacketType.Event,
+        namespace: this.#host.name,
+        data: missed as EventArguments,
+      })
+    }
+    const early = this.#early
+    this.#early = []
+    for (const { encoded, seq } of early) this.#sendEncoded(encoded, false, seq)
+  }
+
+  #refuse(error: { message: string; data?: unknown }): void {
+    if (this.#state !== 'connecting') return
+    const data =
+      error.data === undefined ? { message: error.message } : { message: error.message, data: error.data }
+    this.#connection.sendPacket({ type: PacketType.ConnectError, namespace: this.#host.name, data })
+    this.#connection.detach(this.#host.name, controlOf(this))
+    this.#host.adapter.delAll(this.id)
+    this.#early = []
+    this.#moveTo('disconnected')
+  }
+
+  #end(reason: DisconnectReason): void {
+    if (this.#state === 'disconnected') return
+    const wasConnected = this.#state === 'connected'
+    this.#connection.detach(this.#host.name, controlOf(this))
+    if (!wasConnected) {
+      this.#host.adapter.delAll(this.id)
+      this.#early = []
+      return this.#moveTo('disconnected')
+    }
+    const { recovery } = this.#host
+    if (recovery && this.#pid !== undefined && recoverableReasons.has(reason)) {
+      recovery.persist({
+        namespace: this.#host.name,
+        id: this.id,
+        pid: this.#pid,
+        rooms: [...this.rooms],
+        data: this.data,
+        emptyOffsetSeq: this.#replayFrom ?? recovery.lastSeq,
+      })
+    }
+    this.#emitReserved('disconnecting', reason)
+    this.#acks.failAll()
+    this.#host.adapter.delAll(this.id)
+    this.#host.remove(this.id)
+    this.#moveTo('disconnected')
+    this.#emitReserved('disconnect', reason)
+  }
+
+  #control(): SocketControl {
+    const socket = this
+    return {
+      get connected() {
+        return socket.#state === 'connected'
+      },
+      get state() {
+        return socket.#state
+      },
+      onPacket: (packet) => this.#onPacket(packet),
+      onClose: (reason) => this.#end(reason),
+      disconnect: () => this.disconnect(),
+      open: () => this.#open(),
+      refuse: (error) => this.#refuse(error),
+      sendEncoded: (encoded, volatile, seq) => this.#sendEncoded(encoded, volatile, seq),
+      emitForAck: (args, timeoutMs, callback) => {
+        this.#emitEvent(args, { volatile: false, timeoutMs }, callback, true)
+      },
+    }
+  }
+}
+
+// 20 URL-safe characters, not the Engine.IO id: that one lets whoever knows it poll the session.
+function newSocketId(): string {
+  return randomBytes(15).toString('base64url')
+}
+
+function disconnectedError(): Error {
+  return new Error('socket has been disconnected')
+}
