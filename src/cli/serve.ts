@@ -1,5 +1,6 @@
-// `switchboard serve`: one hub, and every listener around it — HTTP (WebSocket at /ws, /healthz, /metrics),
-// TCP, UDP and a Unix socket — started from validated settings and stopped gracefully.
+// `switchboard serve`: one hub, and every listener around it — HTTP (the page, WebSocket at /ws, Socket.IO
+// at /socket.io/, /healthz, /metrics), TCP, UDP and a Unix socket — started from validated settings and
+// stopped gracefully.
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
@@ -14,6 +15,7 @@ import type { Listener } from '../transports/listener.js'
 import { startTcp } from '../transports/tcp.js'
 import { startUdp } from '../transports/udp.js'
 import { startUnix } from '../transports/unix.js'
+import { attachSocketIO } from '../transports/socketio.js'
 import { attachWebSocket } from '../transports/websocket.js'
 import { formatAddress } from './address.js'
 import type { ServeConfig } from './config.js'
@@ -88,6 +90,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
           Date.now(),
         ),
       )
+      // After the request handler: the Socket.IO server takes /socket.io/ and hands it every other request.
+      listeners.set('socketio', attachSocketIO(hub, { server, gate }))
       await listenOn(server, config.http, config.host, 'http')
       lines.push(`listening ${formatAddress(config.tls ? 'https' : 'http', server.address() as AddressInfo)}`)
     }

@@ -1,0 +1,257 @@
+// The hub over Socket.IO at /socket.io/: each socket of the main namespace is a hub member, driven by the
+// events `nick`, `join`, `leave`, `message` and `who` (each answered through its ack) and told of room traffic
+// with `message`, `presence` and `direct` (docs/protocol.md, "Socket.IO events").
+import type { Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import { Server as TlsServer } from 'node:tls'
+import { debuglog } from 'node:util'
+import type { DisconnectInfo } from '../hub/disconnect.js'
+import type { Hub } from '../hub/hub.js'
+import { HubError } from '../hub/hub-error.js'
+import type { Delivery, HubEvent, Member, MessageData } from '../hub/member.js'
+import type { Session } from '../hub/session.js'
+import { SocketIOServer } from '../socketio/server.js'
+import type { Socket } from '../socketio/socket.js'
+import type { ConnectionGate } from './connection-gate.js'
+import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
+import { newMemberId } from './member-id.js'
+
+const log = debuglog('switchboard:transport')
+
+/** The path the transport serves. */
+export const socketIOPath = '/socket.io/'
+
+/** How the transport is attached. */
+export interface SocketIOTransportOptions {
+  /** The http or https server to serve on; attach after its own `request` listeners are added. */
+  server: HttpServer | HttpsServer
+  /** The connection limits shared with every other transport; absent means none. */
+  gate?: ConnectionGate
+}
+
+/** What an ack carries. */
+export type SocketIOAnswer = ({ ok: true } & Record<string, unknown>) | { ok: false; error: WireError }
+
+/** A refusal as an ack carries it. */
+export interface WireError {
+  code: string
+  status: number
+  message: string
+}
+
+type Ack = (answer: SocketIOAnswer) => void
+
+/** One socket as the hub sees it. */
+class SocketIOMember implements Member {
+  readonly id = newMemberId('sio')
+  readonly transport = 'socketio'
+  readonly remoteAddress: string
+  readonly #socket: Socket
+  readonly #counters: TransportCounters
+
+  constructor(socket: Socket, counters: TransportCounters) {
+    this.#socket = socket
+    this.remoteAddress = socket.handshake.address
+    this.#counters = counters
+  }
+
+  deliver(event: HubEvent): Delivery {
+    if (!this.#socket.connected) return 'dropped'
+    if (event.type === 'message') {
+      const { room, from, data, offset, ts } = event
+      this.#socket.emit('message', { room, from, data, offset, ts })
+    } else if (event.type === 'presence') {
+      const { room, event: what, member } = event
+      this.#socket.emit('presence', { room, event: what, member })
+    } else {
+      const { from, to, data, ts } = event
+      this.#socket.emit('direct', { from, to, data, ts })
+    }
+    this.#counters.messagesOut++
+    return 'delivered'
+  }
+
+  close(reason: DisconnectInfo): void {
+    // The client learns why before its session ends; Socket.IO's own disconnect reason is generic.
+    if (this.#socket.connected) this.#socket.emit('bye', { code: reason.code, reason: reason.reason })
+    this.#socket.disconnect(true)
+  }
+}
+
+// One socket: its member, its session once the hub has it, and its requests run one at a time, in order.
+interface Peer {
+  readonly member: SocketIOMember
+  session: Session | null
+  queue: Promise<unknown>
+}
+
+/** Serves Socket.IO on `options.server` at `/socket.io/` and returns its listener. */
+export function attachSocketIO(hub: Hub, options: SocketIOTransportOptions): Listener {
+  return new SocketIOTransport(hub, options)
+}
+
+class SocketIOTransport implements Listener {
+  readonly counters: TransportCounters = newCounters()
+  readonly #hub: Hub
+  readonly #http: HttpServer | HttpsServer
+  readonly #io: SocketIOServer
+  readonly #gate: ConnectionGate | undefined
+  readonly #peers = new Set<Peer>()
+  readonly #detaching = new Set<Promise<void>>()
+
+  constructor(hub: Hub, options: SocketIOTransportOptions) {
+    this.#hub = hub
+    this.#http = options.server
+    this.#gate = options.gate
+    this.#io = new SocketIOServer(options.server, { path: socketIOPath })
+    this.#io.on('connection', (socket) => this.#onSocket(socket))
+  }
+
+  get url(): string {
+    const scheme = this.#http instanceof TlsServer ? 'https' : 'http'
+    const address = this.#http.address()
+    if (address === null || typeof address === 'string')
+      return `${scheme}://${address ?? 'unknown'}${socketIOPath}`
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address
+    return `${scheme}://${host}:${address.port}${socketIOPath}`
+  }
+
+  get connections(): number {
+    return this.#peers.size
+  }
+
+  async close(reason: DisconnectInfo): Promise<void> {
+    for (const peer of this.#peers) peer.member.close(reason)
+    await this.#io.close()
+    await Promise.all(this.#detaching)
+  }
+
+  #onSocket(socket: Socket): void {
+    const address = socket.handshake.address
+    const verdict = this.#gate?.admit(address) ?? 'ok'
+    if (verdict !== 'ok') {
+      countRefused(this.counters, verdict)
+      socket.emit('bye', { code: verdict, reason: 'the server has too many connections' })
+      socket.disconnect(true)
+      return
+    }
+    const member = new SocketIOMember(socket, this.counters)
+    const peer: Peer = { member, session: null, queue: Promise.resolve() }
+    this.#peers.add(peer)
+    // The client joins rooms itself, with `join`, so its ack carries the room's history.
+    peer.queue = this.#hub.connect(member, { rooms: [] }).then(
+      (session) => this.#onConnected(socket, peer, session),
+      (error: unknown) => this.#onFailure(socket, error),
+    )
+    for (const event of ['nick', 'join', 'leave', 'message', 'who'] as const) {
+      socket.on(event, (...args: unknown[]) => this.#onEvent(peer, event, args))
+    }
+    socket.once('disconnect', () => {
+      this.#peers.delete(peer)
+      this.#gate?.release(address)
+      // A session still being made is detached by #onConnected when it arrives.
+      if (peer.session) this.#track(peer.session.detach())
+    })
+  }
+
+  #onConnected(socket: Socket, peer: Peer, session: Session | HubError): void {
+    if (session instanceof HubError) {
+      countRefused(this.counters, session.code)
+      socket.emit('bye', { code: session.code, reason: session.message })
+      socket.disconnect(true)
+      return
+    }
+    if (!socket.connected) {
+      this.#track(session.detach())
+      return
+    }
+    peer.session = session
+  }
+
+  #onEvent(peer: Peer, event: string, args: unknown[]): void {
+    this.counters.messagesIn++
+    const last = args.at(-1)
+    const ack: Ack = typeof last === 'function' ? (last as Ack) : () => {}
+    if (typeof last === 'function') args.pop()
+    // In order: a join is done before the publish that follows it.
+    peer.queue = peer.queue.then(async () => {
+      const session = peer.session
+      if (session === null) return
+      let answer: SocketIOAnswer
+      try {
+        answer = await this.#run(session, event, args)
+      } catch (error) {
+        log('socket.io request %s of %s failed: %s', event, peer.member.id, error)
+        answer = { ok: false, error: { code: 'internal', status: 500, message: 'internal error' } }
+      }
+      if (!answer.ok) countRefused(this.counters, answer.error.code)
+      ack(answer)
+    })
+  }
+
+  async #run(session: Session, event: string, args: unknown[]): Promise<SocketIOAnswer> {
+    const [first, second] = args
+    if (typeof first !== 'string') return refused(`${event} takes a string first`)
+    switch (event) {
+      case 'nick': {
+        const claim = await session.setNick(first, typeof second === 'string' ? second : undefined)
+        return claim instanceof HubError ? answerOf(claim) : { ok: true, nick: claim.nick, key: claim.key }
+      }
+      case 'join': {
+        const joined = await session.join(first)
+        if (joined instanceof HubError) return answerOf(joined)
+        const { history } = joined
+        return {
+          ok: true,
+          room: joined.room,
+          members: joined.members,
+          history: { ...history, messages: history.messages.map((message) => ({ ...message })) },
+        }
+      }
+      case 'leave': {
+        const left = await session.leave(first)
+        return left instanceof HubError ? answerOf(left) : { ok: true, room: first }
+      }
+      case 'message': {
+        const data = messageData(second)
+        if (data === null) return refused('message takes (room, data) with data a string or bytes')
+        const message = await session.publish(first, data)
+        return message instanceof HubError
+          ? answerOf(message)
+          : { ok: true, room: message.room, offset: message.offset, epoch: message.epoch, ts: message.ts }
+      }
+      default: {
+        const members = await session.who(first)
+        return members instanceof HubError ? answerOf(members) : { ok: true, room: first, members }
+      }
+    }
+  }
+
+  // A store that throws (a disk failure): the socket is cut rather than left without a session.
+  #onFailure(socket: Socket, error: unknown): void {
+    log('socket.io connection failed: %s', error)
+    socket.disconnect(true)
+  }
+
+  #track(detaching: Promise<void>): void {
+    const tracked = detaching
+      .catch((error: unknown) => log('detach failed: %s', error))
+      .finally(() => this.#detaching.delete(tracked))
+    this.#detaching.add(tracked)
+  }
+}
+
+// Text stays text; bytes arrive as a Buffer (a Uint8Array), and are copied so history keeps no packet buffer.
+function messageData(value: unknown): MessageData | null {
+  if (typeof value === 'string') return value
+  if (value instanceof Uint8Array) return new Uint8Array(value)
+  return null
+}
+
+function answerOf(error: HubError): SocketIOAnswer {
+  return { ok: false, error: { code: error.code, status: error.status, message: error.message } }
+}
+
+function refused(message: string): SocketIOAnswer {
+  return { ok: false, error: { code: 'bad-request', status: 400, message } }
+}
