@@ -7,6 +7,7 @@
 //    └───────── '5': WebSocket from now on ───┘
 //    │
 //    ├── close() while polling with no GET waiting ──► closing ──► closed  (the next GET takes the close packet)
+//    ├── close() while upgrading ────────────────────────────────► closed  (the probing WebSocket takes it)
 //    └── anything else that ends it, from any state ────────────► closed
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -77,6 +78,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   /** The request that opened the session, for its headers, query and address. */
   readonly request: IncomingMessage
   readonly #init: SessionInit
+  // Read once at the opening: a socket that has closed no longer knows its peer.
+  readonly #remoteAddress: string | undefined
   #state: SessionState = 'open'
   #transport: PollingTransport | WebSocketTransport
   // Packets for the next GET; only a polling session buffers.
@@ -94,6 +97,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.id = init.id
     this.request = init.request
     this.#init = init
+    this.#remoteAddress = init.request.socket.remoteAddress
     this.#transport = connection ? this.#webSocketTransport(connection) : this.#pollingTransport()
     const { limits } = init
     this.#sendPacket(
@@ -120,9 +124,9 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     return this.#transport.name
   }
 
-  /** The peer's address as the opening request's socket reported it. */
+  /** The peer's address as the opening request's socket reported it when the session opened. */
   get remoteAddress(): string | undefined {
-    return this.request.socket.remoteAddress
+    return this.#remoteAddress
   }
 
   /**
@@ -343,15 +347,24 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       return
     }
     this.#stopHeartbeat()
-    this.#probe?.cancel()
+    const probe = this.#probe
     this.#probe = null
     const transport = this.#transport
     if (transport.name === 'websocket') {
+      probe?.cancel()
       transport.close(reason)
       return this.#finish(reason)
     }
     // The client closed: its waiting GET just ends (noop). Otherwise the close packet tells it why polling stops.
     const last = reason === 'transport close' ? noop : closePacket
+    if (this.#state === 'upgrading') {
+      // Polling is paused and no GET will come to take the close packet: the probing WebSocket carries what is
+      // buffered and the close packet, a GET still waiting ends with a noop, and the session ends now.
+      probe?.cancel(last === noop ? [] : [...this.#buffer, last])
+      transport.write(probe ? [noop] : [...this.#buffer, last])
+      return this.#finish(reason)
+    }
+    probe?.cancel()
     if (transport.write([...this.#buffer, last])) return this.#finish(reason)
     if (reason !== 'forced close') return this.#finish(reason)
     // close() with no GET waiting: the next GET takes what is buffered and the close packet, if it comes soon.

@@ -2,6 +2,7 @@
 // sends the probe `2probe`, we answer `3probe`, and its upgrade packet `5` makes the WebSocket the transport.
 import { CloseCode } from '../websocket/codec/close-code.js'
 import type { WebSocketConnection } from '../websocket/connection.js'
+import { encodePacket, type Packet } from './codec/packet.js'
 
 /** What a probe asks of its session. */
 export interface ProbeHandler {
@@ -36,8 +37,18 @@ export class UpgradeProbe {
     connection.on('close', this.#onClose)
   }
 
-  /** Drops the probing WebSocket, e.g. because the session closed. */
-  cancel(): void {
+  /**
+   * Drops the probing WebSocket, e.g. because the session closed, after sending it `last` (the close packet of
+   * a session closed mid-upgrade: polling is paused then, so this WebSocket is the only way to the client).
+   */
+  cancel(last: readonly Packet[] = []): void {
+    if (this.#done) return
+    if (this.#connection.state === 'open') {
+      for (const packet of last) {
+        const wire = encodePacket(packet)
+        this.#connection.send(wire, { binary: typeof wire !== 'string' })
+      }
+    }
     this.#fail(CloseCode.GoingAway, 'session closed', false)
   }
 
