@@ -319,7 +319,8 @@ describe('closing', () => {
     const started = performance.now()
     session.close()
     assert.deepEqual(await once(session, 'close'), ['forced close'])
-    assert.ok(performance.now() - started >= 49)
+    // Node's timers run from the loop's cached clock, which can lag real time by a few ms under load.
+    assert.ok(performance.now() - started >= 40)
   })
 
   it('ends every session with server shutting down when the server closes', async (t) => {
