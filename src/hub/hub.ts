@@ -6,7 +6,7 @@ import { HubError } from './hub-error.js'
 import { type HubLimits, hubDefaults } from './limits.js'
 import type { Delivery, HubEvent, Member, TransportKind } from './member.js'
 import { Session } from './session.js'
-import { type DeliveryCounts, Tally } from './tally.js'
+import { countDelivery, type DeliveryCounts, Tally } from './tally.js'
 
 /** How a hub is built. */
 export interface HubOptions {
@@ -198,18 +198,17 @@ export class Hub {
     if (envelope.kind === 'room') {
       const sessions = this.#roomSessions.get(envelope.room)
       if (!sessions) return
+      // Looked up once per broadcast, not once per recipient (bench: fan-out).
+      const counts = this.#tally.room(envelope.room)
       for (const session of sessions) {
         if (session.member.id === envelope.except) continue
-        this.#count(envelope.room, session, session.receive(envelope.event))
+        const delivery = session.receive(envelope.event)
+        countDelivery(counts, delivery)
+        session.count(delivery)
       }
       return
     }
     for (const session of this.#nickSessions.get(envelope.nick) ?? []) session.receive(envelope.event)
-  }
-
-  #count(room: string, session: Session, delivery: Delivery): void {
-    this.#tally.delivery(room, delivery)
-    session.count(delivery)
   }
 }
 

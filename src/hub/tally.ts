@@ -52,8 +52,9 @@ export class Tally {
     this.#room(room).messages++
   }
 
-  delivery(room: string, delivery: Delivery): void {
-    countDelivery(this.#room(room), delivery)
+  /** The counts of one room, to add each recipient's outcome to without looking the room up again. */
+  room(room: string): DeliveryCounts {
+    return this.#room(room)
   }
 
   settled(room: string, outcome: Delivery): void {

@@ -70,6 +70,7 @@ export interface WebSocketTransportOptions {
 export interface MemberSocket {
   readonly state: ConnectionState
   readonly bufferedAmount: number
+  /** False once `bufferedAmount` has passed the high-water mark, which the transport keeps at or below its limit. */
   sendPrepared(message: PreparedMessage): boolean
   send(text: string): boolean
   close(code: number, reason: string): void
@@ -136,16 +137,14 @@ export class WebSocketMember implements Member {
     // Closing (slow, quitting or gone): nothing more is accepted for it, and it can resume from history.
     if (this.#socket.state !== 'open') return 'dropped'
     const message = preparedFor(event, this.mode)
-    this.#socket.sendPrepared(message)
-    this.#sent(message.payload.length)
+    this.#sent(message.payload.length, this.#socket.sendPrepared(message))
     return 'delivered'
   }
 
   /** Sends what only this member gets (a reply, the welcome, a notice), under the same queue limit. */
   send(text: string): void {
     if (this.#socket.state !== 'open') return
-    this.#socket.send(text)
-    this.#sent(Buffer.byteLength(text))
+    this.#sent(Buffer.byteLength(text), this.#socket.send(text))
   }
 
   close(reason: DisconnectInfo): void {
@@ -154,10 +153,11 @@ export class WebSocketMember implements Member {
     this.#socket.close(closeCodeOf(reason), reason.reason)
   }
 
-  #sent(payloadBytes: number): void {
+  // `belowHighWater`: the socket's send returned true, so its buffer is under a mark at or below our limit.
+  #sent(payloadBytes: number, belowHighWater: boolean): void {
     this.#counters.messagesOut++
     this.#counters.bytesOut += payloadBytes
-    if (this.#socket.bufferedAmount > this.#maxQueuedBytes) {
+    if (!belowHighWater && this.#socket.bufferedAmount > this.#maxQueuedBytes) {
       countRefused(this.#counters, 'slow-consumer')
       this.close(Disconnect.SlowConsumer)
     }
@@ -212,6 +212,12 @@ class WebSocketTransport implements Listener {
       maxBufferedBytes:
         options.connection?.maxBufferedBytes ??
         Math.max(websocketDefaults.maxBufferedBytes, 2 * this.#limits.maxQueuedBytesPerMember),
+      // At or below our queue limit, so a send that returns true proves the member is under it: the limit
+      // is then checked without reading bufferedAmount for every recipient (bench: fan-out).
+      highWaterMarkBytes: Math.min(
+        options.connection?.highWaterMarkBytes ?? websocketDefaults.highWaterMarkBytes,
+        this.#limits.maxQueuedBytesPerMember,
+      ),
       maxPayloadBytes: this.#limits.maxRequestBytes,
       server: options.server,
       path: this.#path,

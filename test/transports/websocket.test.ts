@@ -592,13 +592,14 @@ class FakeSocket implements MemberSocket {
     this.bufferedAmount = bufferedAmount
   }
 
+  // Like a connection: true only while nothing much is buffered.
   sendPrepared(message: PreparedMessage): boolean {
     this.sent.push(message)
-    return true
+    return this.bufferedAmount === 0
   }
 
   send(_text: string): boolean {
-    return true
+    return this.bufferedAmount === 0
   }
 
   close(code: number, reason: string): void {
