@@ -7,15 +7,16 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { cpus, release, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { loadgenCore, pinnedCommand, pinningProblem, serverCore } from './pinning.js'
 import {
   type CpuSample,
   cpuShare,
   machineBusyShare,
-  readMachineBusySeconds,
+  quietShare,
+  quietWaitS,
   sampleCpu,
+  waitForQuiet,
 } from './proc-stats.js'
 import { writeResults } from './results-file.js'
 
@@ -224,23 +225,6 @@ async function startServer(
     throw error
   })
   return { pid: child.pid!, port, stderr: () => tail.trim(), stop: () => stopChild(child) }
-}
-
-const quietShare = 0.1
-const quietWaitS = 10
-
-/**
- * Waits, up to 10 s, for half a second in which the machine is nearly idle (bench/run.ts does the same; it
- * keeps its copy private, and importing run.ts would start the echo benchmark). False if it never was.
- */
-async function waitForQuiet(): Promise<boolean> {
-  const deadline = performance.now() + quietWaitS * 1000
-  while (performance.now() < deadline) {
-    const before = readMachineBusySeconds()
-    await sleep(500)
-    if ((readMachineBusySeconds() - before) / 0.5 < quietShare) return true
-  }
-  return false
 }
 
 /** What the load generator prints for the fixed-rate window (bench/loadgen/fanout.c). */

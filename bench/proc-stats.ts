@@ -67,3 +67,20 @@ export function machineBusyShare(from: CpuSample, to: CpuSample): number {
 export function cpuShare(from: CpuSample, to: CpuSample): number {
   return (to.cpuS - from.cpuS) / (to.wallS - from.wallS)
 }
+
+export const quietShare = 0.1
+export const quietWaitS = 10
+
+/**
+ * Waits, up to 10 s, for half a second in which the machine is nearly idle: on two cores a neighbour's
+ * tests or builds take cycles straight from the server or the load generator. False if it never was.
+ */
+export async function waitForQuiet(): Promise<boolean> {
+  const deadline = performance.now() + quietWaitS * 1000
+  while (performance.now() < deadline) {
+    const before = readMachineBusySeconds()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    if ((readMachineBusySeconds() - before) / 0.5 < quietShare) return true
+  }
+  return false
+}

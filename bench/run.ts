@@ -11,7 +11,8 @@ import {
   type CpuSample,
   cpuShare,
   machineBusyShare,
-  readMachineBusySeconds,
+  quietWaitS,
+  waitForQuiet,
   readRssKiB,
   sampleCpu,
 } from './proc-stats.js'
@@ -124,23 +125,6 @@ function chooseServers(o: BenchOptions): ServerSpec[] {
 function resultPath(startedAt: Date): string {
   const stamp = startedAt.toISOString().slice(0, 19).replace(/:/g, '-')
   return join(root, 'bench/results', `echo-${stamp}Z.json`)
-}
-
-const quietShare = 0.1
-const quietWaitS = 10
-
-/**
- * Waits, up to 10 s, for half a second in which the machine is nearly idle: on two cores a neighbour's
- * tests or builds take cycles straight from the server or the load generator. False if it never was.
- */
-async function waitForQuiet(): Promise<boolean> {
-  const deadline = performance.now() + quietWaitS * 1000
-  while (performance.now() < deadline) {
-    const before = readMachineBusySeconds()
-    await sleep(500)
-    if ((readMachineBusySeconds() - before) / 0.5 < quietShare) return true
-  }
-  return false
 }
 
 async function main(): Promise<void> {
