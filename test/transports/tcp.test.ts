@@ -2,9 +2,9 @@
 // where a program is clearer (pausing, floods, exact bytes).
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { EventEmitter, once } from 'node:events'
+import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
-import { Duplex, type Readable } from 'node:stream'
+import { Duplex } from 'node:stream'
 import { describe, it, type TestContext } from 'node:test'
 import { MemoryAdapter } from '../../src/cluster/memory-adapter.js'
 import { Disconnect } from '../../src/hub/disconnect.js'
@@ -15,54 +15,7 @@ import type { HubEvent, Member } from '../../src/hub/member.js'
 import { ConnectionGate } from '../../src/transports/connection-gate.js'
 import { LineServer } from '../../src/transports/line-server.js'
 import { startTcp, type TcpOptions } from '../../src/transports/tcp.js'
-
-/** Splits what a stream carries into lines and hands them out in order. */
-class LineReader {
-  readonly lines: string[] = []
-  #read = 0
-  #ended = false
-  readonly #events = new EventEmitter()
-
-  constructor(stream: Readable) {
-    let rest = ''
-    stream.setEncoding('utf8')
-    stream.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n')
-      rest = parts.pop() ?? ''
-      this.lines.push(...parts)
-      this.#events.emit('change')
-    })
-    stream.on('close', () => {
-      this.#ended = true
-      this.#events.emit('change')
-    })
-  }
-
-  /** The next line not handed out yet. */
-  async next(): Promise<string> {
-    while (this.#read >= this.lines.length) {
-      if (this.#ended) throw new Error(`ended after ${JSON.stringify(this.lines.slice(-5))}`)
-      await once(this.#events, 'change')
-    }
-    return this.lines[this.#read++]
-  }
-
-  /** Skips lines up to the first that matches. */
-  async until(pattern: RegExp): Promise<string> {
-    for (;;) {
-      const line = await this.next()
-      if (pattern.test(line)) return line
-    }
-  }
-
-  /** Every line left, once the stream has closed. */
-  async rest(): Promise<string[]> {
-    while (!this.#ended) await once(this.#events, 'change')
-    const rest = this.lines.slice(this.#read)
-    this.#read = this.lines.length
-    return rest
-  }
-}
+import { LineReader } from '../helpers/line-reader.js'
 
 interface Peer {
   reader: LineReader
