@@ -3,7 +3,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { StringDecoder } from 'node:string_decoder'
 import type { WebSocketConnection } from '../websocket/connection.js'
 import { WebSocketServer } from '../websocket/server.js'
-import { formatAddress } from './address.js'
+import { formatAddress } from '../transports/address.js'
 
 /** What `switchboard echo` serves. */
 export interface EchoOptions {

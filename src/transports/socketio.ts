@@ -15,6 +15,7 @@ import type { Socket } from '../socketio/socket.js'
 import type { ConnectionGate } from './connection-gate.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
+import { formatAddress } from './address.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -109,11 +110,7 @@ class SocketIOTransport implements Listener {
 
   get url(): string {
     const scheme = this.#http instanceof TlsServer ? 'https' : 'http'
-    const address = this.#http.address()
-    if (address === null || typeof address === 'string')
-      return `${scheme}://${address ?? 'unknown'}${socketIOPath}`
-    const host = address.address.includes(':') ? `[${address.address}]` : address.address
-    return `${scheme}://${host}:${address.port}${socketIOPath}`
+    return `${formatAddress(scheme, this.#http.address())}${socketIOPath}`
   }
 
   get connections(): number {

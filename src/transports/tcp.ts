@@ -5,6 +5,7 @@ import type { ConnectionGate } from './connection-gate.js'
 import type { Listener } from './listener.js'
 import type { LineOptions } from './line-options.js'
 import { LineServer, listen } from './line-server.js'
+import { formatAddress } from './address.js'
 
 /** Where the TCP transport listens. */
 export interface TcpSettings {
@@ -31,11 +32,7 @@ export async function startTcp(hub: Hub, options: TcpOptions = {}): Promise<List
     lines.accept(socket, socket.remoteAddress ?? 'unknown')
   })
   await listen(server, { host, port })
-  const address = server.address()
-  const url =
-    address !== null && typeof address === 'object'
-      ? `tcp://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`
-      : `tcp://${host}:${port}`
+  const url = formatAddress('tcp', server.address())
   return {
     url,
     get connections() {

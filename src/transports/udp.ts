@@ -29,6 +29,7 @@ import { encodeEvent } from './line-bytes.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { runTextCommand } from './text-commands.js'
 import { UdpPeer, type UdpPeerOwner } from './udp-peer.js'
+import { formatAddress } from './address.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -122,8 +123,7 @@ class UdpTransport implements Listener, UdpPeerOwner {
   }
 
   get url(): string {
-    const { address, port } = this.#socket.address()
-    return `udp://${address.includes(':') ? `[${address}]` : address}:${port}`
+    return formatAddress('udp', this.#socket.address())
   }
 
   get connections(): number {

@@ -21,6 +21,7 @@ import type { ConnectionGate } from './connection-gate.js'
 import { runRequest } from './json-requests.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
+import { formatAddress } from './address.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -234,11 +235,7 @@ class WebSocketTransport implements Listener {
 
   get url(): string {
     const scheme = this.#http instanceof TlsServer ? 'wss' : 'ws'
-    const address = this.#http.address()
-    if (address === null || typeof address === 'string')
-      return `${scheme}://${address ?? 'unknown'}${this.#path}`
-    const host = address.address.includes(':') ? `[${address.address}]` : address.address
-    return `${scheme}://${host}:${address.port}${this.#path}`
+    return `${formatAddress(scheme, this.#http.address())}${this.#path}`
   }
 
   get connections(): number {
