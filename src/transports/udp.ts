@@ -22,14 +22,14 @@ import {
   JsonProtocolError,
   parseRequest,
 } from './codec/json-protocol.js'
-import { formatBye, formatErr, formatEventLine, LineProtocolError } from './codec/line.js'
+import { formatBye, formatErr, LineProtocolError } from './codec/line.js'
 import { ConnectionGate } from './connection-gate.js'
 import { runRequest } from './json-requests.js'
-import { encodeEvent } from './line-bytes.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { runTextCommand } from './text-commands.js'
 import { UdpPeer, type UdpPeerOwner } from './udp-peer.js'
 import { formatAddress } from './address.js'
+import { encodeEvent, lineBytes } from './line-bytes.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -149,14 +149,15 @@ class UdpTransport implements Listener, UdpPeerOwner {
   /** Hands a hub event to a peer as one datagram, or a notice when it does not fit (counted as dropped). */
   deliver(peer: UdpPeer, event: HubEvent): Delivery {
     if (peer.gone) return 'dropped'
-    const datagram = encode(peer.json ? formatEvent({ ...event }) : formatEventLine(event))
+    // Shared with every peer and line connection in the mode: formatted and encoded once per event.
+    const datagram = encodeEvent(event, peer.json ? 'json' : 'text')
     if (datagram.byteLength <= this.#settings.maxDatagramBytes) {
       this.#send(peer, datagram)
       return 'delivered'
     }
     countRefused(this.counters, 'too-big-for-datagram')
     if (event.type !== 'presence')
-      this.#send(peer, encode(peer.json ? formatTooBigJson({ ...event }) : formatTooBigLine(event)))
+      this.#send(peer, lineBytes(peer.json ? formatTooBigJson({ ...event }) : formatTooBigLine(event)))
     return 'dropped'
   }
 
@@ -205,14 +206,14 @@ class UdpTransport implements Listener, UdpPeerOwner {
       if (request.op === 'nick')
         return this.#admit(from, bytes, { json: true, nick: request.name, key: request.key })
       if (request.op === 'join') return this.#admit(from, bytes, { json: true })
-      if (request.op === 'ping') return this.#send(from, encode(formatReply('pong', request.id)))
+      if (request.op === 'ping') return this.#send(from, lineBytes(formatReply('pong', request.id)))
       return this.#refuse(from, true, notJoined(), request.id)
     }
     const { command } = datagram
     if (command.kind === 'nick')
       return this.#admit(from, bytes, { json: false, nick: command.name, key: command.key })
     if (command.kind === 'join') return this.#admit(from, bytes, { json: false })
-    if (command.kind === 'ping') return this.#send(from, encode('PONG'))
+    if (command.kind === 'ping') return this.#send(from, lineBytes('PONG'))
     this.#refuse(from, false, notJoined())
   }
 
@@ -276,7 +277,7 @@ class UdpTransport implements Listener, UdpPeerOwner {
         replyTooBig(Buffer.byteLength(reply), this.#settings.maxDatagramBytes),
         request.id,
       )
-    else this.#send(peer, encode(fitted))
+    else this.#send(peer, lineBytes(fitted))
     if (quit) this.drop(peer, null)
   }
 
@@ -285,12 +286,12 @@ class UdpTransport implements Listener, UdpPeerOwner {
     const datagram = encodeEvent(message, 'text')
     if (datagram.byteLength <= this.#settings.maxDatagramBytes) return datagram
     countRefused(this.counters, 'too-big-for-datagram')
-    return encode(formatTooBigLine(message))
+    return lineBytes(formatTooBigLine(message))
   }
 
   // A text answer too big for one datagram (a /who of a crowded room) is refused rather than cut.
   #reply(peer: UdpPeer, line: string | Buffer): void {
-    const datagram = typeof line === 'string' ? encode(line) : line
+    const datagram = typeof line === 'string' ? lineBytes(line) : line
     if (datagram.byteLength <= this.#settings.maxDatagramBytes) return this.#send(peer, datagram)
     this.#refuse(peer, false, replyTooBig(datagram.byteLength - 1, this.#settings.maxDatagramBytes))
   }
@@ -302,11 +303,11 @@ class UdpTransport implements Listener, UdpPeerOwner {
     id?: string | number,
   ): void {
     countRefused(this.counters, error.code)
-    this.#send(to, encode(json ? formatError(id, error) : formatErr(error)))
+    this.#send(to, lineBytes(json ? formatError(id, error) : formatErr(error)))
   }
 
   #sendBye(peer: UdpPeer, reason: DisconnectInfo): void {
-    this.#send(peer, encode(peer.json ? formatEvent({ type: 'bye', ...reason }) : formatBye(reason)))
+    this.#send(peer, lineBytes(peer.json ? formatEvent({ type: 'bye', ...reason }) : formatBye(reason)))
   }
 
   #send(to: Destination, datagram: Buffer): void {
@@ -354,11 +355,6 @@ interface Destination {
 
 function keyOf(address: string, port: number): string {
   return `${address}|${port}`
-}
-
-// Every datagram we send ends with a newline, so nc and socat show one line each.
-function encode(text: string): Buffer {
-  return Buffer.from(`${text}\n`)
 }
 
 function notJoined(): { status: number; code: string; message: string } {
