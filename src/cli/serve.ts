@@ -15,6 +15,7 @@ import type { Listener } from '../transports/listener.js'
 import { startTcp } from '../transports/tcp.js'
 import { startUdp } from '../transports/udp.js'
 import { startUnix } from '../transports/unix.js'
+import type { SocketIOServer } from '../socketio/server.js'
 import { attachSocketIO } from '../transports/socketio.js'
 import { attachWebSocket } from '../transports/websocket.js'
 import { formatAddress } from '../transports/address.js'
@@ -25,6 +26,11 @@ import { createMetrics } from './metrics.js'
 /** A running server. */
 export interface RunningServer {
   hub: Hub
+  /**
+   * The Socket.IO server at /socket.io/ (null without HTTP). Its main namespace's sockets are hub members, and
+   * its rooms are hub rooms: `socket.join(room)` in a `connection` handler joins the hub room.
+   */
+  socketio: SocketIOServer | null
   /** One `listening …` line per listener, in the order they started. */
   lines: string[]
   /** Stops accepting, tells every member, flushes, removes the socket file; resolves when all is closed. */
@@ -52,6 +58,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const listeners = new Map<string, Listener>()
   const lines: string[] = []
   let http: HttpServer | HttpsServer | null = null
+  let socketio: SocketIOServer | null = null
   const lineSettings = {
     gate,
     maxLineBytes: limits.maxLineBytes,
@@ -91,7 +98,9 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         ),
       )
       // After the request handler: the Socket.IO server takes /socket.io/ and hands it every other request.
-      listeners.set('socketio', attachSocketIO(hub, { server, gate }))
+      const sio = attachSocketIO(hub, { server, gate })
+      listeners.set('socketio', sio)
+      socketio = sio.io
       await listenOn(server, config.http, config.host, 'http')
       lines.push(`listening ${formatAddress(config.tls ? 'https' : 'http', server.address() as AddressInfo)}`)
     }
@@ -128,7 +137,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     await close()
     throw error
   }
-  return { hub, lines, close }
+  return { hub, socketio, lines, close }
 }
 
 // Says which listener failed, in the same words for every transport.

@@ -10,12 +10,14 @@ import type { Hub } from '../hub/hub.js'
 import { HubError } from '../hub/hub-error.js'
 import type { Delivery, HubEvent, Member, MessageData } from '../hub/member.js'
 import type { Session } from '../hub/session.js'
+import { LocalRooms } from '../socketio/rooms.js'
 import { SocketIOServer } from '../socketio/server.js'
 import type { Socket } from '../socketio/socket.js'
 import type { ConnectionGate } from './connection-gate.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
 import { formatAddress } from './address.js'
+import { HubRooms } from './socketio-rooms.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -28,6 +30,11 @@ export interface SocketIOTransportOptions {
   server: HttpServer | HttpsServer
   /** The connection limits shared with every other transport; absent means none. */
   gate?: ConnectionGate
+}
+
+/** The transport as a listener, and its Socket.IO server for code that embeds `serve` (see `HubRooms`). */
+export interface SocketIOListener extends Listener {
+  readonly io: SocketIOServer
 }
 
 /** What an ack carries. */
@@ -81,31 +88,42 @@ class SocketIOMember implements Member {
 
 // One socket: its member, its session once the hub has it, and its requests run one at a time, in order.
 interface Peer {
+  readonly socketId: string
   readonly member: SocketIOMember
   session: Session | null
   queue: Promise<unknown>
 }
 
 /** Serves Socket.IO on `options.server` at `/socket.io/` and returns its listener. */
-export function attachSocketIO(hub: Hub, options: SocketIOTransportOptions): Listener {
+export function attachSocketIO(hub: Hub, options: SocketIOTransportOptions): SocketIOListener {
   return new SocketIOTransport(hub, options)
 }
 
-class SocketIOTransport implements Listener {
+class SocketIOTransport implements SocketIOListener {
   readonly counters: TransportCounters = newCounters()
   readonly #hub: Hub
   readonly #http: HttpServer | HttpsServer
-  readonly #io: SocketIOServer
+  readonly io: SocketIOServer
   readonly #gate: ConnectionGate | undefined
-  readonly #peers = new Set<Peer>()
+  readonly #peers = new Map<string, Peer>()
+  readonly #rooms = new HubRooms({
+    join: (id, room) => this.#move(id, (session) => session.join(room), `join ${room}`),
+    leave: async (id, room) => {
+      await this.#move(id, (session) => session.leave(room), `leave ${room}`)
+    },
+  })
   readonly #detaching = new Set<Promise<void>>()
 
   constructor(hub: Hub, options: SocketIOTransportOptions) {
     this.#hub = hub
     this.#http = options.server
     this.#gate = options.gate
-    this.#io = new SocketIOServer(options.server, { path: socketIOPath })
-    this.#io.on('connection', (socket) => this.#onSocket(socket))
+    this.io = new SocketIOServer(options.server, {
+      path: socketIOPath,
+      // Only the main namespace's sockets are hub members; other namespaces keep Socket.IO's own rooms.
+      adapter: (namespace) => (namespace === '/' ? this.#rooms : new LocalRooms()),
+    })
+    this.io.on('connection', (socket) => this.#onSocket(socket))
   }
 
   get url(): string {
@@ -118,8 +136,8 @@ class SocketIOTransport implements Listener {
   }
 
   async close(reason: DisconnectInfo): Promise<void> {
-    for (const peer of this.#peers) peer.member.close(reason)
-    await this.#io.close()
+    for (const peer of this.#peers.values()) peer.member.close(reason)
+    await this.io.close()
     await Promise.all(this.#detaching)
   }
 
@@ -133,8 +151,8 @@ class SocketIOTransport implements Listener {
       return
     }
     const member = new SocketIOMember(socket, this.counters)
-    const peer: Peer = { member, session: null, queue: Promise.resolve() }
-    this.#peers.add(peer)
+    const peer: Peer = { socketId: socket.id, member, session: null, queue: Promise.resolve() }
+    this.#peers.set(socket.id, peer)
     // The client joins rooms itself, with `join`, so its ack carries the room's history.
     peer.queue = this.#hub.connect(member, { rooms: [] }).then(
       (session) => this.#onConnected(socket, peer, session),
@@ -144,7 +162,7 @@ class SocketIOTransport implements Listener {
       socket.on(event, (...args: unknown[]) => this.#onEvent(peer, event, args))
     }
     socket.once('disconnect', () => {
-      this.#peers.delete(peer)
+      this.#peers.delete(socket.id)
       this.#gate?.release(address)
       // A session still being made is detached by #onConnected when it arrives.
       if (peer.session) this.#track(peer.session.detach())
@@ -176,7 +194,7 @@ class SocketIOTransport implements Listener {
       if (session === null) return
       let answer: SocketIOAnswer
       try {
-        answer = await this.#run(session, event, args)
+        answer = await this.#run(peer, session, event, args)
       } catch (error) {
         log('socket.io request %s of %s failed: %s', event, peer.member.id, error)
         answer = { ok: false, error: { code: 'internal', status: 500, message: 'internal error' } }
@@ -186,7 +204,7 @@ class SocketIOTransport implements Listener {
     })
   }
 
-  async #run(session: Session, event: string, args: unknown[]): Promise<SocketIOAnswer> {
+  async #run(peer: Peer, session: Session, event: string, args: unknown[]): Promise<SocketIOAnswer> {
     const [first, second] = args
     if (typeof first !== 'string') return refused(`${event} takes a string first`)
     switch (event) {
@@ -197,6 +215,7 @@ class SocketIOTransport implements Listener {
       case 'join': {
         const joined = await session.join(first)
         if (joined instanceof HubError) return answerOf(joined)
+        if (this.#peers.has(peer.socketId)) this.#rooms.joined(peer.socketId, joined.room)
         const { history } = joined
         return {
           ok: true,
@@ -207,7 +226,9 @@ class SocketIOTransport implements Listener {
       }
       case 'leave': {
         const left = await session.leave(first)
-        return left instanceof HubError ? answerOf(left) : { ok: true, room: first }
+        if (left instanceof HubError) return answerOf(left)
+        this.#rooms.left(peer.socketId, first)
+        return { ok: true, room: first }
       }
       case 'message': {
         const data = messageData(second)
@@ -222,6 +243,24 @@ class SocketIOTransport implements Listener {
         return members instanceof HubError ? answerOf(members) : { ok: true, room: first, members }
       }
     }
+  }
+
+  // A room move asked for by server code (`socket.join`, `socket.leave`), queued behind the socket's requests.
+  #move(id: string, move: (session: Session) => Promise<unknown>, what: string): Promise<boolean> {
+    const peer = this.#peers.get(id)
+    if (peer === undefined) return Promise.resolve(false)
+    const moved = peer.queue.then(async () => {
+      if (peer.session === null) return false
+      const result = await move(peer.session)
+      if (result instanceof HubError) log('%s of %s refused: %s', what, peer.member.id, result.message)
+      return !(result instanceof HubError)
+    })
+    const settled = moved.catch((error: unknown) => {
+      log('%s of %s failed: %s', what, peer.member.id, error)
+      return false
+    })
+    peer.queue = settled
+    return settled
   }
 
   // A store that throws (a disk failure): the socket is cut rather than left without a session.

@@ -176,6 +176,63 @@ describe('Socket.IO transport under switchboard serve', () => {
     assert.deepEqual(await left, { room: 'lobby', event: 'leave', member: 'tom' })
   })
 
+  it('makes socket.join and socket.leave of server code hub joins, seen by a TCP member of the room', async (t) => {
+    const served = await serve(t)
+    const io = served.server.socketio
+    assert.ok(io)
+    const tcp = await openTcp(t, served)
+    tcp.send('/nick tom')
+    await tcp.until(/^OK nick tom /)
+    tcp.send('/join news')
+    await tcp.until(/^\* tom joined news$/)
+    const sam = await openClient(t, served)
+    assert.equal((await sam.emitWithAck('nick', 'sam')).ok, true)
+    const socket = io.of('/').sockets.get(sam.id ?? '')
+    assert.ok(socket, 'the server-side socket of the client')
+
+    await socket.join('news')
+    assert.ok(socket.rooms.has('news'))
+    assert.equal(await tcp.until(/^\* sam /), '* sam joined news')
+    assert.deepEqual(await sam.emitWithAck('who', 'news'), {
+      ok: true,
+      room: 'news',
+      members: ['sam', 'tom'],
+    })
+    const seen = nextEvent(sam, 'message')
+    tcp.send('hello news')
+    const message = await seen
+    assert.equal(message.room, 'news')
+    assert.equal(message.from, 'tom')
+    assert.equal(message.data, 'hello news')
+    const notice = new Promise((resolve) => sam.once('notice', resolve))
+    io.to('news').emit('notice', 'to the Socket.IO sockets of news')
+    assert.equal(await notice, 'to the Socket.IO sockets of news')
+
+    await socket.leave('news')
+    assert.equal(socket.rooms.has('news'), false)
+    assert.equal(await tcp.until(/^\* sam /), '* sam left news')
+  })
+
+  it('shows a join of the client’s own in socket.rooms, and takes back a server-code join the hub refuses', async (t) => {
+    const served = await serve(t)
+    const io = served.server.socketio
+    assert.ok(io)
+    const ann = await openClient(t, served)
+    const socket = io.of('/').sockets.get(ann.id ?? '')
+    assert.ok(socket)
+    assert.equal((await ann.emitWithAck('join', 'dev')).ok, true)
+    assert.ok(socket.rooms.has('dev'))
+    const notice = new Promise((resolve) => ann.once('notice', resolve))
+    io.to('dev').emit('notice', 'dev only')
+    assert.equal(await notice, 'dev only')
+    assert.deepEqual(await ann.emitWithAck('leave', 'dev'), { ok: true, room: 'dev' })
+    assert.equal(socket.rooms.has('dev'), false)
+
+    await socket.join('no spaces allowed')
+    assert.equal(socket.rooms.has('no spaces allowed'), false)
+    assert.deepEqual([...socket.rooms], [socket.id])
+  })
+
   it('counts Socket.IO connections in /metrics under its own listener', async (t) => {
     const served = await serve(t)
     await openClient(t, served)
