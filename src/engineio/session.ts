@@ -18,6 +18,7 @@ import { isBinaryPacket, openPacket, type Packet, PacketType } from './codec/pac
 import type { ExtraHeaders } from './http-answer.js'
 import type { EngineLimits, TransportName } from './options.js'
 import { type PollingFailure, PollingTransport } from './polling.js'
+import { SharedMessage } from './shared-message.js'
 import { UpgradeProbe } from './upgrade.js'
 import { WebSocketTransport } from './websocket.js'
 
@@ -133,8 +134,9 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
    * Sends a message: a string as text, bytes as binary. Returns false once the session is closing, when the
    * message is dropped. Over polling, messages sent in one tick leave in one answer.
    */
-  send(data: string | Uint8Array): boolean {
+  send(data: string | Uint8Array | SharedMessage): boolean {
     if (typeof data === 'string') return this.#sendPacket({ type: PacketType.Message, data })
+    if (data instanceof SharedMessage) return this.#sendShared(data)
     if (!(data instanceof Uint8Array)) throw typeError('eio-send-type', 'send takes a string or a Uint8Array')
     return this.#sendPacket({ type: PacketType.Message, data })
   }
@@ -218,6 +220,13 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     }
     this.#buffer.push(packet)
     this.#queueFlush()
+    return true
+  }
+
+  #sendShared(message: SharedMessage): boolean {
+    const transport = this.#transport
+    if (transport.name !== 'websocket' || this.#state !== 'open') return this.#sendPacket(message.packet)
+    transport.sendFrame(message.frame)
     return true
   }
 

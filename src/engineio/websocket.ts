@@ -2,6 +2,7 @@
 // packets as text messages, binary messages as bare bytes, on top of our RFC 6455 engine.
 import { CloseCode } from '../websocket/codec/close-code.js'
 import type { WebSocketConnection } from '../websocket/connection.js'
+import type { PreparedMessage } from '../websocket/prepared-message.js'
 import { decodePacket, encodePacket, type Packet } from './codec/packet.js'
 import { EngineIOProtocolError } from './codec/protocol-error.js'
 import type { EngineCloseReason } from './session.js'
@@ -50,6 +51,11 @@ export class WebSocketTransport {
   send(packet: Packet): void {
     const wire = encodePacket(packet)
     this.#connection.send(wire, { binary: typeof wire !== 'string' })
+  }
+
+  /** Sends a message framed once for many sessions. */
+  sendFrame(frame: PreparedMessage): void {
+    this.#connection.sendPrepared(frame)
   }
 
   /** Stops listening and closes the connection after whatever is queued on it. */

@@ -3,9 +3,13 @@
 // them. Several namespaces share one session, as socket.io-client's Manager multiplexes them.
 import { debuglog } from 'node:util'
 import type { EngineCloseReason, EngineSession } from '../engineio/session.js'
+import type { SharedMessage } from '../engineio/shared-message.js'
 import { type EncodedPacket, encodePacket, type Packet, PacketDecoder, PacketType } from './codec/index.js'
 import { SocketIOProtocolError } from './codec/packet.js'
 import type { DisconnectReason } from './disconnect-reason.js'
+
+/** An encoded packet, or one shared by a broadcast's sockets and framed for WebSocket once. */
+export type OutgoingPacket = EncodedPacket | readonly SharedMessage[]
 
 const log = debuglog('switchboard:sio')
 
@@ -80,7 +84,7 @@ export class SocketIOConnection {
   }
 
   /** Sends an encoded packet: its text, then each attachment. False when the connection is closing. */
-  send(encoded: EncodedPacket): boolean {
+  send(encoded: OutgoingPacket): boolean {
     if (this.#closeReason !== null) return false
     for (const part of encoded) if (!this.session.send(part)) return false
     return true

@@ -11,6 +11,7 @@ import {
   BroadcastOperator,
 } from './broadcast.js'
 import { type EventArguments, encodePacket, PacketType } from './codec/index.js'
+import { SharedMessage } from '../engineio/shared-message.js'
 import type { SocketIOConnection } from './connection.js'
 import type { RecoveryStore } from './recovery.js'
 import type { Room, RoomAdapter } from './rooms.js'
@@ -270,8 +271,9 @@ export class Namespace<
     // Encoded once for every socket; this also checks the arguments before anything is stored.
     const encoded = encodePacket({ type: PacketType.Event, namespace: this.name, data })
     const seq = stored ? recovery.store(this.name, options.rooms, options.except, data) : undefined
+    const shared = encoded.map((part) => new SharedMessage(part))
     for (const id of this.adapter.socketsIn(options.rooms, options.except)) {
-      this.#controls.get(id)?.sendEncoded(encoded, options.volatile, seq)
+      this.#controls.get(id)?.sendEncoded(shared, options.volatile, seq)
     }
   }
 

@@ -3,7 +3,7 @@
 import type { ErrorFirstAckCallback } from './acks.js'
 import type { BroadcastHost } from './broadcast.js'
 import type { EncodedPacket, EventArguments } from './codec/index.js'
-import type { ConnectionSocket, SocketIOConnection } from './connection.js'
+import type { ConnectionSocket, OutgoingPacket, SocketIOConnection } from './connection.js'
 import type { DisconnectReason } from './disconnect-reason.js'
 import type { Namespace } from './namespace.js'
 import type { RecoveryStore, RestoredSession } from './recovery.js'
@@ -67,7 +67,7 @@ export interface SocketControl extends ConnectionSocket {
   /** The middleware refused: answer CONNECT_ERROR and end unseen. */
   refuse(error: { message: string; data?: unknown }): void
   /** Sends a packet encoded for many sockets; `seq` is its recovery number. */
-  sendEncoded(encoded: EncodedPacket, volatile: boolean, seq: number | undefined): boolean
+  sendEncoded(encoded: OutgoingPacket, volatile: boolean, seq: number | undefined): boolean
   /** Sends an event with an ack for a broadcast. */
   emitForAck(args: EventArguments, timeoutMs: number | undefined, callback: ErrorFirstAckCallback): void
   readonly state: SocketState

@@ -16,7 +16,7 @@ import {
   type Packet,
   PacketType,
 } from './codec/index.js'
-import type { SocketIOConnection } from './connection.js'
+import type { OutgoingPacket, SocketIOConnection } from './connection.js'
 import { type DisconnectReason, recoverableReasons } from './disconnect-reason.js'
 import { buildHandshake, type Handshake } from './handshake.js'
 import { ListenerMap, type StoredListener } from './listeners.js'
@@ -91,7 +91,7 @@ export class Socket<
   readonly #acks = new AckRegistry()
   #state: SocketState = 'connecting'
   // Packets emitted while the middleware runs go out after the CONNECT answer.
-  #early: { encoded: EncodedPacket; seq: number | undefined }[] = []
+  #early: { encoded: OutgoingPacket; seq: number | undefined }[] = []
   #replayFrom: number | null
   readonly #restored: RestoredSession | null
 
@@ -328,7 +328,7 @@ export class Socket<
     return this.#sendEncoded(encoded, flags.volatile, undefined)
   }
 
-  #sendEncoded(encoded: EncodedPacket, volatile: boolean, seq: number | undefined): boolean {
+  #sendEncoded(encoded: OutgoingPacket, volatile: boolean, seq: number | undefined): boolean {
     if (volatile && !(this.#state === 'connected' && this.#connection.writable)) return false
     if (this.#state === 'disconnected') return false
     if (this.#state === 'connecting') {

@@ -48,3 +48,13 @@ export class ConnectionGate {
     else this.#perIp.set(address, fromAddress - 1)
   }
 }
+
+/** What a refused client is told, in the same words on every transport that shows a reason. */
+export function refusalMessage(
+  verdict: 'too-many-connections' | 'too-many-from-address',
+  address: string,
+): string {
+  return verdict === 'too-many-connections'
+    ? 'the server has too many connections'
+    : `too many connections from ${address}`
+}

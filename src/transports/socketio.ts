@@ -13,7 +13,7 @@ import type { Session } from '../hub/session.js'
 import { LocalRooms } from '../socketio/rooms.js'
 import { SocketIOServer } from '../socketio/server.js'
 import type { Socket } from '../socketio/socket.js'
-import type { ConnectionGate } from './connection-gate.js'
+import { type ConnectionGate, refusalMessage } from './connection-gate.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
 import { formatAddress } from './address.js'
@@ -146,7 +146,7 @@ class SocketIOTransport implements SocketIOListener {
     const verdict = this.#gate?.admit(address) ?? 'ok'
     if (verdict !== 'ok') {
       countRefused(this.counters, verdict)
-      socket.emit('bye', { code: verdict, reason: 'the server has too many connections' })
+      socket.emit('bye', { code: verdict, reason: refusalMessage(verdict, address) })
       socket.disconnect(true)
       return
     }

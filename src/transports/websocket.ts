@@ -17,7 +17,7 @@ import { type PreparedMessage, prepareMessage } from '../websocket/prepared-mess
 import type { UpgradeRequest } from '../websocket/raw-listener.js'
 import { WebSocketServer } from '../websocket/server.js'
 import { formatError, formatEvent, JsonProtocolError, parseRequest } from './codec/json-protocol.js'
-import type { ConnectionGate } from './connection-gate.js'
+import { type ConnectionGate, refusalMessage } from './connection-gate.js'
 import { runRequest } from './json-requests.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
@@ -252,11 +252,7 @@ class WebSocketTransport implements Listener {
     const verdict = gate.admit(address)
     if (verdict !== 'ok') {
       this.#gateRefusals.set(request, verdict)
-      const message =
-        verdict === 'too-many-connections'
-          ? 'the server has too many connections'
-          : `too many connections from ${address}`
-      return { status: 503, message }
+      return { status: 503, message: refusalMessage(verdict, address) }
     }
     // The TCP socket closes exactly once, whether the handshake completes or fails later.
     request.socket.once('close', () => gate.release(address))
