@@ -13,6 +13,7 @@ import {
 import { type EventArguments, encodePacket, PacketType } from './codec/index.js'
 import { SharedMessage } from '../engineio/shared-message.js'
 import type { SocketIOConnection } from './connection.js'
+import { type PreparedEvent, prepareEvent } from './prepared-event.js'
 import type { RecoveryStore } from './recovery.js'
 import type { Room, RoomAdapter } from './rooms.js'
 import { controlOf, Socket } from './socket.js'
@@ -161,6 +162,14 @@ export class Namespace<
   /** Bounds the wait for acks of a broadcast, in ms. */
   timeout(timeoutMs: number): BroadcastOperator<EmitEvents, Socket<ListenEvents, EmitEvents, SocketData>> {
     return this.#operator().timeout(timeoutMs)
+  }
+
+  /** Encodes an event once for `socket.emitPrepared` on any number of this namespace's sockets. */
+  prepare<Event extends EventNames<EmitEvents>>(
+    event: Event,
+    ...args: BroadcastEmitParams<EmitEvents, Event>
+  ): PreparedEvent {
+    return prepareEvent(this.name, [event, ...args])
   }
 
   /** Sends an event to every socket of the namespace. */

@@ -4,6 +4,7 @@
 //   connecting ──middleware passed: CONNECT {sid, pid?} sent──► connected ──any end──► disconnected
 //        └──────── refused (CONNECT_ERROR), or the session ended ───────────────────────────┘
 import { randomBytes } from 'node:crypto'
+import { rangeError } from '../errors.js'
 import type { IncomingMessage } from 'node:http'
 import { debuglog } from 'node:util'
 import type { EngineSession } from '../engineio/session.js'
@@ -21,6 +22,7 @@ import { type DisconnectReason, recoverableReasons } from './disconnect-reason.j
 import { buildHandshake, type Handshake } from './handshake.js'
 import { ListenerMap, type StoredListener } from './listeners.js'
 import type { Namespace } from './namespace.js'
+import type { PreparedEvent } from './prepared-event.js'
 import type { RestoredSession } from './recovery.js'
 import type { Room } from './rooms.js'
 import type {
@@ -191,6 +193,20 @@ export class Socket<
     ...args: EmitWithAckParams<EmitEvents, Event>
   ): Promise<EmitWithAckResult<EmitEvents, Event>> {
     return this.#emitWithAck(event, args, plain)
+  }
+
+  /**
+   * Sends an event encoded once by `nsp.prepare` for many sockets, as `emit` without an ack would. With
+   * connection state recovery on, it is stored for this socket like any `emit`.
+   */
+  emitPrepared(prepared: PreparedEvent): boolean {
+    if (prepared.namespace !== this.nsp.name)
+      throw rangeError(
+        'sio-prepared-namespace',
+        `an event prepared for ${prepared.namespace} sent on ${this.nsp.name}`,
+      )
+    if (this.#host.recovery !== null) return this.#emit(prepared.args[0], prepared.args.slice(1), plain)
+    return this.#sendEncoded(prepared.parts, false, undefined)
   }
 
   /** Sends `message` events, as `WebSocket.send` would. */

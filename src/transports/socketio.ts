@@ -12,6 +12,7 @@ import type { Delivery, HubEvent, Member, MessageData } from '../hub/member.js'
 import type { Session } from '../hub/session.js'
 import { LocalRooms } from '../socketio/rooms.js'
 import { SocketIOServer } from '../socketio/server.js'
+import type { PreparedEvent } from '../socketio/prepared-event.js'
 import type { Socket } from '../socketio/socket.js'
 import { type ConnectionGate, refusalMessage } from './connection-gate.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
@@ -49,6 +50,24 @@ export interface WireError {
 
 type Ack = (answer: SocketIOAnswer) => void
 
+// The hub hands one event object to every member of a room, so it is encoded (and framed for WebSocket) once
+// for all Socket.IO members rather than once per socket.
+const prepared = new WeakMap<HubEvent, PreparedEvent>()
+
+/** The event and payload a hub event goes out as (docs/protocol.md, "Socket.IO events"). */
+function eventArguments(event: HubEvent): [string, Record<string, unknown>] {
+  if (event.type === 'message') {
+    const { room, from, data, offset, ts } = event
+    return ['message', { room, from, data, offset, ts }]
+  }
+  if (event.type === 'presence') {
+    const { room, event: what, member } = event
+    return ['presence', { room, event: what, member }]
+  }
+  const { from, to, data, ts } = event
+  return ['direct', { from, to, data, ts }]
+}
+
 /** One socket as the hub sees it. */
 class SocketIOMember implements Member {
   readonly id = newMemberId('sio')
@@ -65,16 +84,12 @@ class SocketIOMember implements Member {
 
   deliver(event: HubEvent): Delivery {
     if (!this.#socket.connected) return 'dropped'
-    if (event.type === 'message') {
-      const { room, from, data, offset, ts } = event
-      this.#socket.emit('message', { room, from, data, offset, ts })
-    } else if (event.type === 'presence') {
-      const { room, event: what, member } = event
-      this.#socket.emit('presence', { room, event: what, member })
-    } else {
-      const { from, to, data, ts } = event
-      this.#socket.emit('direct', { from, to, data, ts })
+    let packet = prepared.get(event)
+    if (packet === undefined) {
+      packet = this.#socket.nsp.prepare(...eventArguments(event))
+      prepared.set(event, packet)
     }
+    this.#socket.emitPrepared(packet)
     this.#counters.messagesOut++
     return 'delivered'
   }
