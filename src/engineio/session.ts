@@ -87,8 +87,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   #buffer: Packet[] = []
   #flushQueued = false
   #probe: UpgradeProbe | null = null
-  readonly #pingTimer: NodeJS.Timeout
-  #pongTimer: NodeJS.Timeout | null = null
+  // One timer serves both halves of the heartbeat: until the next ping, then until its pong is due.
+  #heartbeat: NodeJS.Timeout
   #awaitingPong = false
   #closeTimer: NodeJS.Timeout | null = null
 
@@ -111,7 +111,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       }),
     )
     // §Heartbeat: the server pings every pingInterval and expects a pong within pingTimeout.
-    this.#pingTimer = setTimeout(this.#ping, limits.pingIntervalMs).unref()
+    this.#heartbeat = setTimeout(this.#onHeartbeat, limits.pingIntervalMs).unref()
     log('%s: open on %s', this.id, this.#transport.name)
   }
 
@@ -294,24 +294,20 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
 
   // Heartbeat.
 
-  readonly #ping = (): void => {
+  readonly #onHeartbeat = (): void => {
     if (this.#state === 'closing' || this.#state === 'closed') return
+    if (this.#awaitingPong) return this.#end('ping timeout')
     this.#awaitingPong = true
     this.#sendPacket(ping)
-    if (this.#pongTimer) this.#pongTimer.refresh()
-    else this.#pongTimer = setTimeout(this.#onPingTimeout, this.#init.limits.pingTimeoutMs).unref()
+    this.#heartbeat = setTimeout(this.#onHeartbeat, this.#init.limits.pingTimeoutMs).unref()
   }
 
   #onPong(): void {
     // A pong nobody asked for is ignored: it must not push the next ping further away.
     if (!this.#awaitingPong) return
     this.#awaitingPong = false
-    if (this.#pongTimer) clearTimeout(this.#pongTimer)
-    this.#pingTimer.refresh()
-  }
-
-  readonly #onPingTimeout = (): void => {
-    if (this.#awaitingPong) this.#end('ping timeout')
+    clearTimeout(this.#heartbeat)
+    this.#heartbeat = setTimeout(this.#onHeartbeat, this.#init.limits.pingIntervalMs).unref()
   }
 
   // Upgrading.
@@ -383,8 +379,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   }
 
   #stopHeartbeat(): void {
-    clearTimeout(this.#pingTimer)
-    if (this.#pongTimer) clearTimeout(this.#pongTimer)
+    clearTimeout(this.#heartbeat)
     this.#awaitingPong = false
   }
 

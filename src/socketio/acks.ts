@@ -16,11 +16,12 @@ interface Pending {
 /** The acks one socket waits for. */
 export class AckRegistry {
   #nextId = 0
-  readonly #pending = new Map<number, Pending>()
+  // Made on the first ack: most sockets never wait for one, and an empty Map still costs its table.
+  #pending: Map<number, Pending> | null = null
 
   /** How many acks are awaited. */
   get size(): number {
-    return this.#pending.size
+    return this.#pending?.size ?? 0
   }
 
   /**
@@ -37,21 +38,22 @@ export class AckRegistry {
     // Ids wrap well before they could leave the protocol's range (2^53 - 1).
     this.#nextId = this.#nextId >= 0x7fffffff ? 0 : this.#nextId + 1
     const pending: Pending = { callback, errorFirst, timer: undefined }
+    const all = (this.#pending ??= new Map())
     if (timeoutMs !== undefined) {
       pending.timer = setTimeout(() => {
-        this.#pending.delete(id)
+        all.delete(id)
         ;(callback as ErrorFirstAckCallback)(timeoutError())
       }, timeoutMs)
     }
-    this.#pending.set(id, pending)
+    all.set(id, pending)
     return id
   }
 
   /** Calls the callback of `id` with the reply; an unknown id (late or never sent) is ignored, as Socket.IO does. */
   settle(id: number, reply: unknown[]): void {
-    const pending = this.#pending.get(id)
+    const pending = this.#pending?.get(id)
     if (!pending) return
-    this.#pending.delete(id)
+    this.#pending?.delete(id)
     clearTimeout(pending.timer)
     if (pending.errorFirst) (pending.callback as ErrorFirstAckCallback)(null, ...reply)
     else (pending.callback as AckCallback)(...reply)
@@ -59,8 +61,8 @@ export class AckRegistry {
 
   /** Forgets an id whose event could not be sent after all; its callback is never called. */
   forget(id: number): void {
-    clearTimeout(this.#pending.get(id)?.timer)
-    this.#pending.delete(id)
+    clearTimeout(this.#pending?.get(id)?.timer)
+    this.#pending?.delete(id)
   }
 
   /**
@@ -68,8 +70,9 @@ export class AckRegistry {
    * `Error('socket has been disconnected')`; the others are dropped, as Socket.IO drops them.
    */
   failAll(): void {
+    if (this.#pending === null) return
     const pending = [...this.#pending.values()]
-    this.#pending.clear()
+    this.#pending = null
     for (const { callback, errorFirst, timer } of pending) {
       clearTimeout(timer)
       if (errorFirst) (callback as ErrorFirstAckCallback)(new Error('socket has been disconnected'))

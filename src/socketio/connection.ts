@@ -51,9 +51,9 @@ export class SocketIOConnection {
   readonly #decoder: PacketDecoder
   readonly #sockets = new Map<string, ConnectionSocket>()
   // Namespaces whose CONNECT waits for a dynamic namespace's verdict; a second CONNECT meanwhile is ignored.
-  readonly #deciding = new Set<string>()
+  #deciding: Set<string> | null = null
   // Namespaces this session left: a packet for one of them may have crossed our DISCONNECT, and is ignored.
-  readonly #left = new Set<string>()
+  #left: Set<string> | null = null
   #closeReason: DisconnectReason | null = null
   #connectTimer: NodeJS.Timeout | undefined
 
@@ -97,15 +97,17 @@ export class SocketIOConnection {
 
   /** Registers the socket for a namespace, from the moment it exists (its middleware may still be running). */
   attach(namespace: string, socket: ConnectionSocket): void {
-    this.#deciding.delete(namespace)
+    this.#decided(namespace)
     this.#sockets.set(namespace, socket)
-    this.#left.delete(namespace)
+    this.#left?.delete(namespace)
     clearTimeout(this.#connectTimer)
+    // Dropped, not only cleared: an idle connection should not keep a spent timer.
+    this.#connectTimer = undefined
   }
 
   /** Answers a CONNECT with CONNECT_ERROR `{ message }`, when no namespace has that name. */
   refuseNamespace(namespace: string, message: string): void {
-    this.#deciding.delete(namespace)
+    this.#decided(namespace)
     this.sendPacket({ type: PacketType.ConnectError, namespace, data: { message } })
   }
 
@@ -113,7 +115,7 @@ export class SocketIOConnection {
   detach(namespace: string, socket: ConnectionSocket): void {
     if (this.#sockets.get(namespace) !== socket) return
     this.#sockets.delete(namespace)
-    this.#left.add(namespace)
+    ;(this.#left ??= new Set()).add(namespace)
   }
 
   /** Disconnects every namespace with a DISCONNECT packet each, then closes the session. */
@@ -138,14 +140,20 @@ export class SocketIOConnection {
     this.#route(packet)
   }
 
+  // Most sessions decide one namespace and no other: the set goes when empty rather than living on.
+  #decided(namespace: string): void {
+    this.#deciding?.delete(namespace)
+    if (this.#deciding?.size === 0) this.#deciding = null
+  }
+
   #route(packet: Packet): void {
     const { namespace } = packet
     switch (packet.type) {
       case PacketType.Connect:
-        if (this.#sockets.has(namespace) || this.#deciding.has(namespace)) {
+        if (this.#sockets.has(namespace) || this.#deciding?.has(namespace)) {
           return log('%s: CONNECT again to %s ignored', this.session.id, namespace)
         }
-        this.#deciding.add(namespace)
+        ;(this.#deciding ??= new Set()).add(namespace)
         return this.#host.connect(this, namespace, packet.data ?? {})
       case PacketType.ConnectError:
         return this.#fail('sio-unexpected-packet', 'CONNECT_ERROR comes from servers only')
@@ -156,7 +164,7 @@ export class SocketIOConnection {
           // Leaving while the middleware runs: the socket ends unseen; leaving twice is harmless.
           return socket?.onClose('client namespace disconnect')
         }
-        if (this.#left.has(namespace))
+        if (this.#left?.has(namespace))
           return log('%s: late packet for %s ignored', this.session.id, namespace)
         // Socket.IO closes the session on a packet for a namespace it has not joined.
         return this.#fail(

@@ -59,12 +59,15 @@ interface EmitFlags {
 const plain: EmitFlags = { volatile: false, timeoutMs: undefined }
 const reservedEvents: ReadonlySet<string> = new Set(['disconnecting', 'disconnect', 'error'])
 
-// What the namespace does with a socket; kept off the public class.
-const controls = new WeakMap<object, SocketControl>()
+// What the namespace does with a socket, kept off the public class: one small object per socket whose methods
+// are shared, set by the class's static block (which alone may reach the socket's private members).
+// biome-ignore lint/suspicious/noExplicitAny: the handle works for a socket of any event maps.
+type AnySocket = Socket<any, any, any>
+let makeControl: (socket: AnySocket) => SocketControl
 
 /** The namespace's handle on a socket it made. @internal */
-export function controlOf(socket: object): SocketControl {
-  return controls.get(socket)!
+export function controlOf(socket: AnySocket): SocketControl {
+  return socket.control
 }
 
 /**
@@ -96,6 +99,7 @@ export class Socket<
   #early: { encoded: OutgoingPacket; seq: number | undefined }[] = []
   #replayFrom: number | null
   readonly #restored: RestoredSession | null
+  readonly #handle: SocketControl
 
   constructor(init: SocketInit<ListenEvents, EmitEvents, SocketData>) {
     const { host, connection, restored } = init
@@ -109,7 +113,12 @@ export class Socket<
     this.data = (restored?.data ?? {}) as SocketData
     this.#replayFrom = restored?.emptyOffsetSeq ?? null
     this.handshake = buildHandshake(connection.session.request, connection.remoteAddress, init.auth)
-    controls.set(this, this.#control())
+    this.#handle = makeControl(this)
+  }
+
+  /** @internal The namespace's handle; see `controlOf`. */
+  get control(): SocketControl {
+    return this.#handle
   }
 
   /** The Engine.IO session the socket rides on (shared by the client's namespaces); `conn.close()` drops it. */
@@ -424,7 +433,7 @@ export class Socket<
     const data =
       error.data === undefined ? { message: error.message } : { message: error.message, data: error.data }
     this.#connection.sendPacket({ type: PacketType.ConnectError, namespace: this.#host.name, data })
-    this.#connection.detach(this.#host.name, controlOf(this))
+    this.#connection.detach(this.#host.name, this.#handle)
     this.#host.adapter.delAll(this.id)
     this.#early = []
     this.#moveTo('disconnected')
@@ -433,7 +442,7 @@ export class Socket<
   #end(reason: DisconnectReason): void {
     if (this.#state === 'disconnected') return
     const wasConnected = this.#state === 'connected'
-    this.#connection.detach(this.#host.name, controlOf(this))
+    this.#connection.detach(this.#host.name, this.#handle)
     if (!wasConnected) {
       this.#host.adapter.delAll(this.id)
       this.#early = []
@@ -458,25 +467,41 @@ export class Socket<
     this.#emitReserved('disconnect', reason)
   }
 
-  #control(): SocketControl {
-    const socket = this
-    return {
-      get connected() {
-        return socket.#state === 'connected'
-      },
-      get state() {
-        return socket.#state
-      },
-      onPacket: (packet) => this.#onPacket(packet),
-      onClose: (reason) => this.#end(reason),
-      disconnect: () => this.disconnect(),
-      open: () => this.#open(),
-      refuse: (error) => this.#refuse(error),
-      sendEncoded: (encoded, volatile, seq) => this.#sendEncoded(encoded, volatile, seq),
-      emitForAck: (args, timeoutMs, callback) => {
-        this.#emitEvent(args, { volatile: false, timeoutMs }, callback, true)
-      },
+  static {
+    class Control implements SocketControl {
+      readonly #socket: AnySocket
+      constructor(socket: AnySocket) {
+        this.#socket = socket
+      }
+      get connected(): boolean {
+        return this.#socket.#state === 'connected'
+      }
+      get state(): SocketState {
+        return this.#socket.#state
+      }
+      onPacket(packet: Packet): void {
+        this.#socket.#onPacket(packet)
+      }
+      onClose(reason: DisconnectReason): void {
+        this.#socket.#end(reason)
+      }
+      disconnect(): void {
+        this.#socket.disconnect()
+      }
+      open(): void {
+        this.#socket.#open()
+      }
+      refuse(error: { message: string; data?: unknown }): void {
+        this.#socket.#refuse(error)
+      }
+      sendEncoded(encoded: OutgoingPacket, volatile: boolean, seq: number | undefined): boolean {
+        return this.#socket.#sendEncoded(encoded, volatile, seq)
+      }
+      emitForAck(args: EventArguments, timeoutMs: number | undefined, callback: ErrorFirstAckCallback): void {
+        this.#socket.#emitEvent(args, { volatile: false, timeoutMs }, callback, true)
+      }
     }
+    makeControl = (socket) => new Control(socket)
   }
 }
 
