@@ -38,7 +38,8 @@ export class AckRegistry {
     // Ids wrap well before they could leave the protocol's range (2^53 - 1).
     this.#nextId = this.#nextId >= 0x7fffffff ? 0 : this.#nextId + 1
     const pending: Pending = { callback, errorFirst, timer: undefined }
-    const all = (this.#pending ??= new Map())
+    this.#pending ??= new Map()
+    const all = this.#pending
     if (timeoutMs !== undefined) {
       pending.timer = setTimeout(() => {
         all.delete(id)

@@ -115,7 +115,8 @@ export class SocketIOConnection {
   detach(namespace: string, socket: ConnectionSocket): void {
     if (this.#sockets.get(namespace) !== socket) return
     this.#sockets.delete(namespace)
-    ;(this.#left ??= new Set()).add(namespace)
+    this.#left ??= new Set()
+    this.#left.add(namespace)
   }
 
   /** Disconnects every namespace with a DISCONNECT packet each, then closes the session. */
@@ -153,7 +154,8 @@ export class SocketIOConnection {
         if (this.#sockets.has(namespace) || this.#deciding?.has(namespace)) {
           return log('%s: CONNECT again to %s ignored', this.session.id, namespace)
         }
-        ;(this.#deciding ??= new Set()).add(namespace)
+        this.#deciding ??= new Set()
+        this.#deciding.add(namespace)
         return this.#host.connect(this, namespace, packet.data ?? {})
       case PacketType.ConnectError:
         return this.#fail('sio-unexpected-packet', 'CONNECT_ERROR comes from servers only')
