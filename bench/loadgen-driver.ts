@@ -1,4 +1,4 @@
-// Builds the C load generator (bench/loadgen/) and drives it: echo runs and idle-connection holds.
+// Builds the C load generators (bench/loadgen/) and drives the echo one: echo runs and idle-connection holds.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, statSync } from 'node:fs'
@@ -19,11 +19,19 @@ export interface EchoResult {
   compressed_replies: number
 }
 
+/**
+ * The load generator's wire format: WebSocket, 4-byte length prefixes, or Socket.IO events over
+ * WebSocket (`42["echo","<payload>"]`, see bench/SOCKETIO.md).
+ */
+export type WireMode = 'ws' | 'raw' | 'sio'
+
 /** One echo run: where to connect and what to send. */
 export interface EchoRun {
   port: number
-  mode: 'ws' | 'raw'
+  mode: WireMode
   deflate: boolean
+  /** Socket.IO only: ask for an ack (`421[…]`) and expect it (`431[…]`) instead of the event back. */
+  ack?: boolean
   conns: number
   size: number
   inflight: number
@@ -31,7 +39,8 @@ export interface EchoRun {
   durationS: number
 }
 
-const sources = ['loadgen.c', 'wire.c']
+/** The two load generators: echo and idle (loadgen.c), and broadcast fan-out (fanout.c). */
+export type LoadgenProgram = 'loadgen' | 'fanout'
 
 function mtimeMs(path: string): number {
   try {
@@ -58,12 +67,12 @@ function ensureZlibHeaders(): void {
   execFileSync('apt-get', ['install', '-y', '-qq', 'zlib1g-dev'], { stdio: 'inherit' })
 }
 
-/** Compiles the load generator into bench/.build/ when its sources are newer; returns the binary's path. */
-export function buildLoadgen(root: string): string {
+/** Compiles a load generator into bench/.build/ when its sources are newer; returns the binary's path. */
+export function buildLoadgen(root: string, program: LoadgenProgram = 'loadgen'): string {
   const sourceDir = join(root, 'bench/loadgen')
   const outDir = join(root, 'bench/.build')
-  const binary = join(outDir, 'loadgen')
-  const paths = sources.map((file) => join(sourceDir, file))
+  const binary = join(outDir, program)
+  const paths = [`${program}.c`, 'wire.c'].map((file) => join(sourceDir, file))
   const newest = Math.max(...[...paths, join(sourceDir, 'wire.h')].map(mtimeMs))
   if (mtimeMs(binary) > newest) return binary
   ensureZlibHeaders()
@@ -99,6 +108,7 @@ export async function runEcho(binary: string, core: number | null, run: EchoRun,
   args.push('--size', String(run.size), '--inflight', String(run.inflight))
   args.push('--warmup', String(run.warmupS), '--duration', String(run.durationS))
   if (run.deflate) args.push('--deflate')
+  if (run.ack === true) args.push('--ack')
   const child = spawnLoadgen(binary, core, args, run.conns + 64)
   const exited = once(child, 'exit')
   child.stdin?.end()
@@ -120,12 +130,12 @@ export interface IdleHold {
   release: () => Promise<void>
 }
 
-/** Opens `count` WebSocket (or raw) connections, completes every handshake, and holds them. */
+/** Opens `count` connections, completes every handshake (Socket.IO: up to the namespace), and holds them. */
 export async function holdIdle(
   binary: string,
   core: number | null,
   port: number,
-  mode: 'ws' | 'raw',
+  mode: WireMode,
   count: number,
 ): Promise<IdleHold> {
   const args = ['--port', String(port), '--mode', mode, '--idle', String(count)]

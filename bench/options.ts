@@ -39,13 +39,15 @@ const quickOptions: Partial<BenchOptions> = { warmupS: 0.3, durationS: 1, idleCo
 export const usage = `usage: npm run bench -- [--quick] [--only=ours,ws,net] [--sizes=32,16384] [--conns=100]
                         [--inflight=1] [--repeat=1] [--idle=10000] [--warmup=1] [--duration=5]`
 
-function parseCount(flag: string, value: string): number {
+/** A whole number ≥ 0 for `flag`; throws a RangeError naming it. */
+export function parseCount(flag: string, value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${flag} wants a whole number, got '${value}'`)
   return n
 }
 
-function parseSeconds(flag: string, value: string): number {
+/** Seconds ≥ 0 for `flag`; throws a RangeError naming it. */
+export function parseSeconds(flag: string, value: string): number {
   const n = Number(value)
   if (!Number.isFinite(n) || n < 0) throw new RangeError(`${flag} wants seconds, got '${value}'`)
   return n

@@ -1,4 +1,4 @@
-// The benchmark's two tables, as Markdown so a run can be pasted into bench/README.md.
+// The echo benchmarks' tables, as Markdown so a run can be pasted into bench/README.md or bench/SOCKETIO.md.
 import type { EchoResult } from './loadgen-driver.js'
 import type { ServerSpec } from './servers.js'
 
@@ -8,6 +8,8 @@ export interface EchoRow {
   label: string
   deflate: boolean
   sizeBytes: number
+  /** What kind of echo beyond size and compression, where a benchmark has several (Socket.IO: `event`, `ack`). */
+  variant?: string
   result?: EchoResult
   /** The server's CPU seconds per wall second over the measured window (all its threads). */
   serverCpuShare?: number
@@ -30,21 +32,26 @@ export interface IdleRow {
   error?: string
 }
 
-const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+/** Whole numbers with thousands separators: `53,901`. */
+export const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
-function formatSize(bytes: number): string {
+/** `32 B`, `16 KiB`. */
+export function formatSize(bytes: number): string {
   return bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} B`
 }
 
-function formatPercent(share: number | undefined): string {
+/** A share of a core (1 = all of it) as a whole percentage; empty when unknown. */
+export function formatPercent(share: number | undefined): string {
   return share === undefined ? '' : `${Math.round(share * 100)}`
 }
 
-function formatRatio(value: number | undefined, base: number | undefined): string {
+/** value ÷ base with two decimals; empty when either is unknown. */
+export function formatRatio(value: number | undefined, base: number | undefined): string {
   return value === undefined || base === undefined || base === 0 ? '' : (value / base).toFixed(2)
 }
 
-function table(head: string[], rows: string[][]): string {
+/** A Markdown table: the first column left-aligned, the others right-aligned. */
+export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
@@ -58,8 +65,18 @@ function wsBaseline(rows: readonly EchoRow[], row: EchoRow): EchoRow | undefined
   return rows.find((r) => r.server === id && r.sizeBytes === row.sizeBytes)
 }
 
-export function formatEchoTable(rows: readonly EchoRow[]): string {
-  const head = ['server', 'size', 'msgs/s', 'p50 µs', 'p99 µs', 'loadgen CPU %', 'server CPU %', 'vs ws']
+/** What the echo table's last column divides by: its heading (`vs ws`) and the row each row is divided by. */
+export interface EchoComparison {
+  head: string
+  baseline: (rows: readonly EchoRow[], row: EchoRow) => EchoRow | undefined
+}
+
+/** The echo table; its last column compares each row with `ws` unless told otherwise. */
+export function formatEchoTable(
+  rows: readonly EchoRow[],
+  compare: EchoComparison = { head: 'vs ws', baseline: wsBaseline },
+): string {
+  const head = ['server', 'size', 'msgs/s', 'p50 µs', 'p99 µs', 'loadgen CPU %', 'server CPU %', compare.head]
   const body = rows.map((row) => {
     const r = row.result
     if (r === undefined) return [row.label, formatSize(row.sizeBytes), 'failed', '', '', '', '', '']
@@ -71,15 +88,23 @@ export function formatEchoTable(rows: readonly EchoRow[]): string {
       count.format(r.p99_us),
       formatPercent(r.cpu_share),
       formatPercent(row.serverCpuShare),
-      formatRatio(r.msgs_per_s, wsBaseline(rows, row)?.result?.msgs_per_s),
+      formatRatio(r.msgs_per_s, compare.baseline(rows, row)?.result?.msgs_per_s),
     ]
   })
   return table(head, body)
 }
 
-export function formatIdleTable(rows: readonly IdleRow[]): string {
-  const head = ['server', 'connections', 'RSS before MiB', 'RSS after MiB', 'KiB/connection', 'vs ws']
-  const ws = rows.find((r) => r.server === 'ws' && r.error === undefined)
+/** The idle-memory table; its last column compares each row with the server `baseline` (default `ws`). */
+export function formatIdleTable(rows: readonly IdleRow[], baseline = { id: 'ws', label: 'ws' }): string {
+  const head = [
+    'server',
+    'connections',
+    'RSS before MiB',
+    'RSS after MiB',
+    'KiB/connection',
+    `vs ${baseline.label}`,
+  ]
+  const ws = rows.find((r) => r.server === baseline.id && r.error === undefined)
   const body = rows.map((row) => {
     if (row.error !== undefined) return [row.label, 'failed', '', '', '', '']
     return [

@@ -1,7 +1,8 @@
 // Fan-out load generator for bench/fanout.ts: S subscribers and one publisher on one thread (epoll).
 // It measures publish-to-receive latency at a fixed offered rate, then deliveries/s with K publishes in
 // flight. Payloads carry their CLOCK_MONOTONIC send time, so latency needs no per-message bookkeeping.
-// Wire formats: RFC 6455 §5.2 frames (masked from us, §5.3), or 4-byte big-endian length prefixes.
+// Wire formats: RFC 6455 §5.2 frames (masked from us, §5.3), or 4-byte big-endian length prefixes; with
+// --kind sio the frames carry Engine.IO v4 / Socket.IO v5 text packets (bench/SOCKETIO.md).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,9 +21,12 @@
 #include "wire.h"
 
 // ours: switchboard serve (plain subscribers, a switchboard.v1 publisher); ws: any server that relays
-// each text message to every other connection and acks its sender; raw: the same with length prefixes.
-enum server_kind { KIND_OURS, KIND_WS, KIND_RAW };
-enum conn_state { C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DEAD };
+// each text message to every other connection and acks its sender; raw: the same with length prefixes;
+// sio: a Socket.IO server that puts every socket in one room and answers `421["publish",P]` by emitting
+// `42["message",P]` to the room but the sender and acking `431[…]`.
+enum server_kind { KIND_OURS, KIND_WS, KIND_RAW, KIND_SIO };
+// C_JOINING: a Socket.IO connection past its 101 that has not yet had the main namespace's `40{…}`.
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_JOINING, C_OPEN, C_DEAD };
 // idle: nothing; prime: one publish at a time until every subscriber has one; rate: open loop at a
 // fixed rate; saturate: K acks outstanding.
 enum pub_mode { PUB_IDLE, PUB_PRIME, PUB_RATE, PUB_SATURATE };
@@ -208,6 +212,11 @@ static void publish(void) {
     pout_ws_frame(0x1, (const uint8_t *)json, (size_t)n);
   } else if (opt.kind == KIND_WS) {
     pout_ws_frame(0x1, payload, PAYLOAD_BYTES);
+  } else if (opt.kind == KIND_SIO) {
+    // The payload is JSON-safe, so it goes between quotes as it is. One ack id for all: replies come in order.
+    char packet[128];
+    int n = snprintf(packet, sizeof packet, "421[\"publish\",\"%.*s\"]", PAYLOAD_BYTES, (const char *)payload);
+    pout_ws_frame(0x1, (const uint8_t *)packet, (size_t)n);
   } else {
     uint8_t *f = pout_reserve(4 + PAYLOAD_BYTES);
     f[0] = f[1] = f[2] = 0, f[3] = PAYLOAD_BYTES;
@@ -284,9 +293,11 @@ static void count_delivery(uint64_t seq) {
 }
 
 static void on_subscriber_message(struct conn *c, uint64_t t) {
-  // Ours prefixes the sender (`pub: `); the payload is always the message's last 64 bytes.
-  if (c->msg_len < PAYLOAD_BYTES || c->msg_len > MSG_CAP) return;
-  const uint8_t *p = c->msg + c->msg_len - PAYLOAD_BYTES;
+  // Ours prefixes the sender (`pub: `), Socket.IO wraps it in `42["message","…"]`; the payload is the
+  // message's last 64 bytes before the Socket.IO packet's closing `"]`.
+  size_t tail = opt.kind == KIND_SIO ? 2 : 0;
+  if (c->msg_len < PAYLOAD_BYTES + tail || c->msg_len > MSG_CAP) return;
+  const uint8_t *p = c->msg + c->msg_len - tail - PAYLOAD_BYTES;
   if (p[0] != '@') return;
   uint64_t seq = get_digits(p + 1, 10), sent = get_digits(p + 12, 20);
   if (c->got++ == 0) subs_primed++;
@@ -307,17 +318,20 @@ static void on_publisher_message(struct conn *c) {
   if (inflight > 0) inflight--;
 }
 
-// Answers a Ping with a masked Pong carrying its payload (§5.5.3).
-static void pong(struct conn *c) {
-  if (c == pub) return pout_ws_frame(0xa, c->ctrl, c->ctrl_len), pub_flush();
+// Sends a masked frame of at most 125 bytes: a Pong, or a Socket.IO pong `3` or CONNECT `40`.
+static void send_small(struct conn *c, int opcode, const uint8_t *data, unsigned n) {
+  if (c == pub) return pout_ws_frame(opcode, data, n), pub_flush();
   uint8_t f[6 + 125];
-  f[0] = 0x8a;
-  f[1] = (uint8_t)(0x80 | c->ctrl_len);
+  f[0] = (uint8_t)(0x80 | opcode);
+  f[1] = (uint8_t)(0x80 | n);
   memcpy(f + 2, mask_key, 4);
-  for (unsigned i = 0; i < c->ctrl_len; i++) f[6 + i] = c->ctrl[i] ^ mask_key[i & 3];
-  // A Pong of at most 131 bytes into a socket we never write anything else to: it fits.
-  if (send(c->fd, f, 6 + c->ctrl_len, MSG_NOSIGNAL) != (ssize_t)(6 + c->ctrl_len)) fail(c, "pong write");
+  for (unsigned i = 0; i < n; i++) f[6 + i] = data[i] ^ mask_key[i & 3];
+  // At most 131 bytes into a socket we write nothing else to: it fits.
+  if (send(c->fd, f, 6 + n, MSG_NOSIGNAL) != (ssize_t)(6 + n)) fail(c, "small frame write");
 }
+
+// Answers a Ping with a masked Pong carrying its payload (§5.5.3).
+static void pong(struct conn *c) { send_small(c, 0xa, c->ctrl, c->ctrl_len); }
 
 static unsigned header_need(const struct conn *c) {
   if (opt.kind == KIND_RAW) return 4;
@@ -362,11 +376,32 @@ static void take_payload(struct conn *c, const uint8_t *p, size_t n) {
   c->msg_len += n;
 }
 
-// Returns -1 when the server closed the connection with a Close frame.
+static void become_open(struct conn *c);
+
+// A Socket.IO packet: the opening (open `0{…}` answered with CONNECT `40`, then the namespace's `40{…}`),
+// pings `2` answered with `3`, and once open the EVENTs and ACKs of the benchmark. Returns -1 to drop c.
+static int on_sio_message(struct conn *c, uint64_t t) {
+  const uint8_t *m = c->msg;
+  size_t n = c->msg_len;
+  if (n == 1 && m[0] == '2') return send_small(c, 0x1, (const uint8_t *)"3", 1), 0;
+  if (c->state == C_JOINING && n >= 1 && m[0] == '0') return send_small(c, 0x1, (const uint8_t *)"40", 2), 0;
+  if (c->state == C_JOINING && n >= 2 && m[0] == '4' && m[1] == '0') return become_open(c), 0;
+  if (c->state == C_OPEN && n >= 2 && m[0] == '4' && m[1] == '2' && c != pub) on_subscriber_message(c, t);
+  else if (c->state == C_OPEN && n >= 2 && m[0] == '4' && m[1] == '3' && c == pub) on_publisher_message(c);
+  else if (!(n == 1 && m[0] == '6')) { // anything but a noop: a CONNECT_ERROR `44{…}`, a DISCONNECT `41`…
+    static int reported;
+    if (reported++ < 5) fprintf(stderr, "fanout: connection %d: unexpected packet %.*s\n", c->index, (int)n, m);
+    return -1;
+  }
+  return 0;
+}
+
+// Returns -1 when the server closed the connection with a Close frame, or sent what no server of its kind may.
 static int end_frame(struct conn *c, uint64_t t) {
   if (c->opcode == 0x8) return -1;
   if (c->opcode == 0x9) pong(c);
   if (c->opcode >= 0x8 || !c->fin) return 0;
+  if (opt.kind == KIND_SIO) return on_sio_message(c, t);
   if (c == pub) on_publisher_message(c);
   else on_subscriber_message(c, t);
   return 0;
@@ -374,7 +409,7 @@ static int end_frame(struct conn *c, uint64_t t) {
 
 static void on_bytes(struct conn *c, const uint8_t *p, size_t n, uint64_t t) {
   const uint8_t *end = p + n;
-  while (p < end && c->state == C_OPEN) {
+  while (p < end && (c->state == C_OPEN || c->state == C_JOINING)) {
     if (!c->in_payload) {
       unsigned need;
       while ((need = header_need(c)) > c->hdr_have && p < end) c->hdr[c->hdr_have++] = *p++;
@@ -389,7 +424,7 @@ static void on_bytes(struct conn *c, const uint8_t *p, size_t n, uint64_t t) {
     c->payload_left -= take;
     if (c->payload_left == 0) {
       c->in_payload = 0;
-      if (end_frame(c, t) < 0) return fail(c, "closed by server (Close frame)");
+      if (end_frame(c, t) < 0) return fail(c, "closed by server (Close frame) or an unexpected packet");
     }
   }
 }
@@ -401,7 +436,8 @@ static const char sample_key[] = "dGhlIHNhbXBsZSBub25jZQ=="; // RFC 6455 §1.3; 
 static size_t handshake_request(const struct conn *c, char *out, size_t cap) {
   char target[128];
   const char *protocol = "";
-  if (opt.kind != KIND_OURS) snprintf(target, sizeof target, c == pub ? "/pub" : "/");
+  if (opt.kind == KIND_SIO) snprintf(target, sizeof target, "/socket.io/?EIO=4&transport=websocket");
+  else if (opt.kind != KIND_OURS) snprintf(target, sizeof target, c == pub ? "/pub" : "/");
   else if (c == pub) {
     snprintf(target, sizeof target, "/ws?room=bench&nick=pub");
     protocol = "Sec-WebSocket-Protocol: switchboard.v1\r\n";
@@ -467,13 +503,14 @@ static void on_handshake_bytes(struct conn *c, const uint8_t *p, size_t n, uint6
   char *hs = c->hs;
   size_t len = c->hs_len;
   c->hs = NULL;
-  become_open(c);
+  if (opt.kind == KIND_SIO) c->state = C_JOINING; // open once in the namespace (on_sio_message)
+  else become_open(c);
   if (head < len) on_bytes(c, (uint8_t *)hs + head, len - head, t);
   free(hs);
 }
 
 static void on_writable(struct conn *c) {
-  if (c == pub && c->state == C_OPEN) return pub_flush();
+  if (c == pub && (c->state == C_OPEN || c->state == C_JOINING)) return pub_flush();
   if (c->state == C_CONNECTING) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -503,7 +540,7 @@ static void on_readable(struct conn *c) {
   uint64_t t = now_ns(); // receipt time: when the bytes reached us
   if (n == 0) return fail(c, "closed by server");
   if (n < 0) return (errno == EAGAIN || errno == EINTR) ? (void)0 : fail(c, strerror(errno));
-  if (c->state == C_OPEN) on_bytes(c, rbuf, (size_t)n, t);
+  if (c->state == C_OPEN || c->state == C_JOINING) on_bytes(c, rbuf, (size_t)n, t);
   else on_handshake_bytes(c, rbuf, (size_t)n, t);
 }
 
@@ -532,7 +569,9 @@ static void loop(uint64_t until_ns, int (*done)(void)) {
   }
 }
 
-static int setup_done(void) { return pub_started && pub->state != C_CONNECTING && pub->state != C_HANDSHAKE; }
+static int setup_done(void) {
+  return pub_started && pub->state != C_CONNECTING && pub->state != C_HANDSHAKE && pub->state != C_JOINING;
+}
 static int primed(void) { return subs_primed >= subs_open && inflight == 0; }
 static int drained(void) { return inflight == 0 && fully_seq == next_seq; }
 
@@ -624,7 +663,7 @@ static void run_saturation(int k) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: fanout --port P [--kind ours|ws|raw] [--subs S] [--inflight K[,K…]] [--max-lag M]\n"
+  fprintf(stderr, "usage: fanout --port P [--kind ours|ws|raw|sio] [--subs S] [--inflight K[,K…]] [--max-lag M]\n"
                   "              [--rate DELIVERIES_PER_S] [--lat-warmup S] [--lat-duration S]\n"
                   "              [--warmup S] [--duration S] [--distinct-nicks]\n");
   exit(2);
@@ -642,14 +681,21 @@ static void parse_inflights(const char *list) {
   }
 }
 
+static enum server_kind parse_kind(const char *v) {
+  if (strcmp(v, "raw") == 0) return KIND_RAW;
+  if (strcmp(v, "ws") == 0) return KIND_WS;
+  if (strcmp(v, "sio") == 0) return KIND_SIO;
+  if (strcmp(v, "ours") != 0) usage();
+  return KIND_OURS;
+}
+
 static void parse_args(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--distinct-nicks") == 0) opt.distinct_nicks = 1;
     else if (v == NULL) usage();
     else if (strcmp(a, "--port") == 0) opt.port = atoi(v), i++;
-    else if (strcmp(a, "--kind") == 0)
-      opt.kind = strcmp(v, "raw") == 0 ? KIND_RAW : strcmp(v, "ws") == 0 ? KIND_WS : KIND_OURS, i++;
+    else if (strcmp(a, "--kind") == 0) opt.kind = parse_kind(v), i++;
     else if (strcmp(a, "--subs") == 0) opt.subs = atoi(v), i++;
     else if (strcmp(a, "--inflight") == 0) parse_inflights(v), i++;
     else if (strcmp(a, "--max-lag") == 0) opt.max_lag_given = atoi(v), i++;
@@ -693,7 +739,8 @@ int main(int argc, char **argv) {
   uint64_t t = now_ns();
   loop(t + (uint64_t)(opt.setup_s * 1e9), setup_done);
   for (int i = 0; i <= opt.subs; i++)
-    if (conns[i].state == C_CONNECTING || conns[i].state == C_HANDSHAKE) fail(&conns[i], "setup timed out");
+    if (conns[i].state == C_CONNECTING || conns[i].state == C_HANDSHAKE || conns[i].state == C_JOINING)
+      fail(&conns[i], "setup timed out");
   printf("connected %d %d %.3f\n", subs_open, errors, (double)(now_ns() - t) / 1e9);
   fflush(stdout);
   if (stop_requested || pub->state != C_OPEN || subs_open == 0) return 1;

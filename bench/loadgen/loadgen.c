@@ -1,5 +1,7 @@
-// Echo load generator for bench/run.ts: one thread, epoll, N closed-loop connections that each keep K
-// messages in flight; or, with --idle, M connections that finish their handshake and then sit still.
+// Echo load generator for bench/run.ts and bench/socketio.ts: one thread, epoll, N closed-loop connections
+// that each keep K messages in flight; or, with --idle, M connections that finish their handshake and then
+// sit still. With --mode sio each message is a Socket.IO event `42["echo","<payload>"]` echoed back as the
+// same event, or with --ack `421["echo","<payload>"]` answered by the ack `431["<payload>"]`.
 // Written in C so that the client costs far less CPU than the servers it measures.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -18,7 +20,8 @@
 
 #include "wire.h"
 
-enum conn_state { C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DEAD };
+// C_JOINING: a Socket.IO connection past its 101, not yet in the main namespace (see enum sio_stage).
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_JOINING, C_OPEN, C_DEAD };
 
 struct conn {
   int fd;
@@ -35,16 +38,19 @@ struct conn {
 };
 
 static struct {
-  int port, conns, inflight, deflate, idle;
+  int port, conns, inflight, deflate, idle, ack;
   size_t size;
   double warmup_s, duration_s, setup_s;
   enum wire_mode mode;
-} opt = {0, 100, 1, 0, 0, 32, 1.0, 5.0, 60.0, MODE_WS};
+} opt = {0, 100, 1, 0, 0, 0, 32, 1.0, 5.0, 60.0, MODE_WS};
 
 static int epfd;
 static struct conn *conns;
 static uint8_t *payload, *frame;
 static size_t frame_len;
+// What each reply must be, byte for byte: the payload itself, or in MODE_SIO the packet the server answers.
+static uint8_t *expect;
+static size_t expect_len;
 static char request[512];
 static size_t request_len;
 static int started, pending, open_count, errors;
@@ -160,7 +166,7 @@ static void start_conn(struct conn *c) {
   if (c->fd < 0) return fail(c, strerror(errno));
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  reader_init(&c->rd, opt.mode, payload, opt.size);
+  reader_init(&c->rd, opt.mode, expect, expect_len);
   c->sent_ns = calloc((size_t)opt.inflight, sizeof *c->sent_ns);
   if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS)
     return fail(c, strerror(errno));
@@ -175,6 +181,23 @@ static void become_open(struct conn *c) {
   open_count++;
 }
 
+static const char *const why[] = {"", "protocol violation", "echo differs", "close frame", "inflate failed",
+                                  "namespace refused the connection"};
+
+// Feeds an open (or joining) connection's bytes to its reader; a joining one opens once it is in the
+// namespace. Whatever the reader queued (a Pong, `3`, `40`) goes out with the next write.
+static void on_frames(struct conn *c, const uint8_t *p, size_t n) {
+  int done = reader_push(&c->rd, p, n);
+  if (done < 0) return fail(c, why[-done]);
+  if (c->state == C_JOINING) {
+    if (done > 0) return fail(c, "data before any message was sent");
+    if (c->rd.sio_stage == SIO_READY) become_open(c);
+    if (c->rd.pong_len > 0) flush(c);
+    return;
+  }
+  if (done > 0 || c->rd.pong_len > 0) on_echoes(c, done);
+}
+
 static void on_handshake_bytes(struct conn *c, const uint8_t *p, size_t n) {
   c->hs = realloc(c->hs, c->hs_len + n);
   memcpy(c->hs + c->hs_len, p, n);
@@ -187,13 +210,14 @@ static void on_handshake_bytes(struct conn *c, const uint8_t *p, size_t n) {
   if (deflate && (!opt.deflate || reader_enable_inflate(&c->rd) < 0)) return fail(c, "unexpected deflate");
   if (opt.deflate && !deflate) return fail(c, "server declined permessage-deflate");
   char *hs = c->hs;
+  size_t len = c->hs_len;
   c->hs = NULL;
-  become_open(c);
-  // Frames right behind the 101 could only be Pings; anything else is an echo of nothing.
-  int done = head < c->hs_len ? reader_push(&c->rd, (uint8_t *)hs + head, c->hs_len - head) : 0;
+  // Socket.IO's opening (open packet, CONNECT, its answer) still lies ahead; WebSocket is open now.
+  if (opt.mode == MODE_SIO) c->state = C_JOINING;
+  else become_open(c);
+  // Frames right behind the 101 could only be Pings or the opening; an echo there is an echo of nothing.
+  if (head < len) on_frames(c, (uint8_t *)hs + head, len - head);
   free(hs);
-  if (done != 0) fail(c, "data before any message was sent");
-  else if (c->rd.pong_len > 0) flush(c);
 }
 
 static void on_writable(struct conn *c) {
@@ -224,11 +248,7 @@ static void on_readable(struct conn *c) {
   if (n == 0) return fail(c, "closed by server");
   if (n < 0) return (errno == EAGAIN || errno == EINTR) ? (void)0 : fail(c, strerror(errno));
   if (c->state == C_HANDSHAKE || c->state == C_CONNECTING) return on_handshake_bytes(c, rbuf, (size_t)n);
-  int done = reader_push(&c->rd, rbuf, (size_t)n);
-  static const char *const why[] = {"", "protocol violation", "echo differs", "close frame",
-                                    "inflate failed"};
-  if (done < 0) return fail(c, why[-done]);
-  if (done > 0 || c->rd.pong_len > 0) on_echoes(c, done);
+  on_frames(c, rbuf, (size_t)n);
 }
 
 // Runs the event loop until `until_ns` (0 = no deadline) or until `done()` says so.
@@ -285,8 +305,8 @@ static uint64_t compressed_total(void) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen --port P [--mode ws|raw] [--conns N] [--size BYTES] [--inflight K]\n"
-          "               [--warmup S] [--duration S] [--deflate] [--idle M]\n");
+          "usage: loadgen --port P [--mode ws|raw|sio] [--conns N] [--size BYTES] [--inflight K]\n"
+          "               [--warmup S] [--duration S] [--deflate] [--ack] [--idle M]\n");
   exit(2);
 }
 
@@ -294,9 +314,11 @@ static void parse_args(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--deflate") == 0) opt.deflate = 1;
+    else if (strcmp(a, "--ack") == 0) opt.ack = 1;
     else if (v == NULL) usage();
     else if (strcmp(a, "--port") == 0) opt.port = atoi(v), i++;
-    else if (strcmp(a, "--mode") == 0) opt.mode = strcmp(v, "raw") == 0 ? MODE_RAW : MODE_WS, i++;
+    else if (strcmp(a, "--mode") == 0)
+      opt.mode = strcmp(v, "raw") == 0 ? MODE_RAW : strcmp(v, "sio") == 0 ? MODE_SIO : MODE_WS, i++;
     else if (strcmp(a, "--conns") == 0) opt.conns = atoi(v), i++;
     else if (strcmp(a, "--size") == 0) opt.size = (size_t)atol(v), i++;
     else if (strcmp(a, "--inflight") == 0) opt.inflight = atoi(v), i++;
@@ -306,7 +328,7 @@ static void parse_args(int argc, char **argv) {
     else usage();
   }
   if (opt.port <= 0 || opt.conns <= 0 || opt.inflight <= 0 || opt.idle < 0 || opt.duration_s <= 0) usage();
-  if (opt.mode == MODE_RAW && opt.deflate) usage();
+  if ((opt.mode != MODE_WS && opt.deflate) || (opt.mode != MODE_SIO && opt.ack)) usage();
 }
 
 // Lifts the soft descriptor limit to what the run needs, and the hard one too when we are root.
@@ -332,6 +354,24 @@ static uint8_t *make_payload(size_t size) {
   uint8_t *p = malloc(size + 1);
   for (size_t i = 0; i < size; i++) p[i] = (uint8_t)lorem[i % (sizeof lorem - 1)];
   return p;
+}
+
+// Wraps the payload in the Socket.IO packets of one echo: what is sent, and what must come back. The payload
+// is JSON-safe text, so a JSON string of it is the payload between quotes.
+static void make_sio_packets(uint8_t **sent, size_t *sent_len) {
+  const char *send_head = opt.ack ? "421[\"echo\",\"" : "42[\"echo\",\"";
+  const char *reply_head = opt.ack ? "431[\"" : send_head;
+  *sent = malloc(opt.size + 32);
+  expect = malloc(opt.size + 32);
+  if (*sent == NULL || expect == NULL) abort();
+  *sent_len = (size_t)sprintf((char *)*sent, "%s", send_head);
+  expect_len = (size_t)sprintf((char *)expect, "%s", reply_head);
+  memcpy(*sent + *sent_len, payload, opt.size);
+  memcpy(expect + expect_len, payload, opt.size);
+  memcpy(*sent + *sent_len + opt.size, "\"]", 2);
+  memcpy(expect + expect_len + opt.size, "\"]", 2);
+  *sent_len += opt.size + 2;
+  expect_len += opt.size + 2;
 }
 
 static void run_idle(void) {
@@ -384,8 +424,13 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
 
   payload = make_payload(opt.size);
-  frame = wire_build_message(opt.mode, payload, opt.size, &frame_len);
-  request_len = wire_handshake_request(request, sizeof request, opt.port, opt.deflate);
+  uint8_t *sent = payload;
+  size_t sent_len = opt.size;
+  expect = payload, expect_len = opt.size;
+  if (opt.mode == MODE_SIO) make_sio_packets(&sent, &sent_len);
+  frame = wire_build_message(opt.mode, sent, sent_len, &frame_len);
+  const char *target = opt.mode == MODE_SIO ? WIRE_SIO_TARGET : "/";
+  request_len = wire_handshake_request(request, sizeof request, opt.port, target, opt.deflate);
   conns = calloc((size_t)total, sizeof *conns);
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (frame == NULL || conns == NULL || epfd < 0) return perror("loadgen"), 1;
@@ -393,7 +438,8 @@ int main(int argc, char **argv) {
   loop(now_ns() + (uint64_t)(opt.setup_s * 1e9), setup_done);
   if (stop_requested) return 1;
   for (int i = 0; i < started; i++)
-    if (conns[i].state == C_CONNECTING || conns[i].state == C_HANDSHAKE) fail(&conns[i], "setup timed out");
+    if (conns[i].state == C_CONNECTING || conns[i].state == C_HANDSHAKE || conns[i].state == C_JOINING)
+      fail(&conns[i], "setup timed out");
   errors += total - started;
   if (opt.idle) return run_idle(), 0;
   if (open_count == 0) {

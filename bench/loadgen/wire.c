@@ -1,5 +1,6 @@
 // Handshake, framing and the streaming reply parser of the load generator (RFC 6455 §4.1, §5.2, §5.5;
-// RFC 7692 §7.2.2 for inflating compressed replies). See wire.h for the interface.
+// RFC 7692 §7.2.2 for inflating compressed replies; Engine.IO v4 and Socket.IO v5 packet types for
+// MODE_SIO). See wire.h for the interface.
 #define _GNU_SOURCE
 #include "wire.h"
 
@@ -18,13 +19,21 @@ static const char sample_accept[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
 static uint8_t inflate_out[64 * 1024];
 
-size_t wire_handshake_request(char *out, size_t cap, int port, int offer_deflate) {
+size_t wire_handshake_request(char *out, size_t cap, int port, const char *target, int offer_deflate) {
   static const char offer[] = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
   int n = snprintf(out, cap,
-                   "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
-                   port, sample_key, offer_deflate ? offer : "");
+                   target, port, sample_key, offer_deflate ? offer : "");
   return n < 0 ? 0 : (size_t)n;
+}
+
+size_t wire_small_text(uint8_t *out, const char *text, size_t n) {
+  out[0] = 0x81; // FIN, text
+  out[1] = 0x80 | (uint8_t)n;
+  memcpy(out + 2, mask_key, 4);
+  for (size_t i = 0; i < n; i++) out[6 + i] = (uint8_t)text[i] ^ mask_key[i & 3];
+  return n + 6;
 }
 
 // Finds header `name` in the response head and returns its trimmed value (not NUL-terminated).
@@ -135,12 +144,23 @@ static int inflate_bytes(struct reader *r, const uint8_t *p, size_t n) {
   return 0;
 }
 
+// MODE_SIO: an echo is an EVENT or ACK (`42…`, `43…`) once the namespace is joined; every other message is
+// an Engine.IO or Socket.IO control packet, of which only the first two bytes and the length matter.
+static int consume_sio_payload(struct reader *r, const uint8_t *p, size_t n) {
+  if (r->msg_len == 0) r->sio_packet = r->sio_stage != SIO_READY || p[0] != '4';
+  if (!r->sio_packet) return check_bytes(r, p, n);
+  for (size_t i = 0; i < n && r->msg_len + i < 2; i++) r->sio_head[r->msg_len + i] = p[i];
+  r->msg_len += n;
+  return 0;
+}
+
 static int consume_payload(struct reader *r, const uint8_t *p, size_t n) {
   if (r->opcode >= 0x8) {
     memcpy(r->ctrl + r->ctrl_len, p, n);
     r->ctrl_len += (unsigned)n;
     return 0;
   }
+  if (r->mode == MODE_SIO) return consume_sio_payload(r, p, n);
   return r->compressed ? inflate_bytes(r, p, n) : check_bytes(r, p, n);
 }
 
@@ -192,11 +212,36 @@ static void queue_pong(struct reader *r) {
   r->pong_len = 6 + r->ctrl_len;
 }
 
+static void queue_sio_text(struct reader *r, const char *text) {
+  r->pong_len = wire_small_text(r->pong, text, strlen(text));
+}
+
+// Answers a complete Engine.IO/Socket.IO control packet: open `0{…}` with CONNECT `40`, the namespace's
+// `40{…}` by becoming ready, a ping `2` with a pong `3`. Returns 0 or a wire_error.
+static int end_sio_packet(struct reader *r) {
+  const uint8_t *h = r->sio_head;
+  int two = r->msg_len >= 2;
+  if (r->msg_len == 1 && h[0] == '2') return queue_sio_text(r, "3"), 0;
+  if (r->msg_len == 1 && h[0] == '6') return 0; // noop
+  if (r->msg_len == 1 && h[0] == '1') return WIRE_CLOSED;
+  if (r->sio_stage == SIO_OPENING && h[0] == '0') {
+    r->sio_stage = SIO_CONNECTING;
+    return queue_sio_text(r, "40"), 0;
+  }
+  if (r->sio_stage == SIO_CONNECTING && two && h[0] == '4' && h[1] == '0') return r->sio_stage = SIO_READY, 0;
+  if (two && h[0] == '4' && h[1] == '4') return WIRE_REFUSED;
+  return WIRE_PROTOCOL;
+}
+
 // Returns 1 when the frame finished a data message, 0 otherwise, or a wire_error.
 static int end_frame(struct reader *r) {
   if (r->opcode == 0x8) return WIRE_CLOSED;
   if (r->opcode == 0x9) queue_pong(r);
   if (r->opcode >= 0x8 || !r->fin) return 0;
+  if (r->mode == MODE_SIO && (r->sio_packet || r->msg_len == 0)) {
+    r->in_message = 0;
+    return r->msg_len == 0 ? WIRE_PROTOCOL : end_sio_packet(r);
+  }
   if (r->compressed) {
     static const uint8_t tail[4] = {0x00, 0x00, 0xff, 0xff}; // RFC 7692 §7.2.2
     int rc = inflate_bytes(r, tail, sizeof tail);
