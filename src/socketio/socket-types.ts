@@ -2,7 +2,7 @@
 // namespace keeps on it.
 import type { ErrorFirstAckCallback } from './acks.js'
 import type { BroadcastHost } from './broadcast.js'
-import type { EncodedPacket, EventArguments } from './codec/index.js'
+import type { EventArguments } from './codec/index.js'
 import type { ConnectionSocket, OutgoingPacket, SocketIOConnection } from './connection.js'
 import type { DisconnectReason } from './disconnect-reason.js'
 import type { Namespace } from './namespace.js'
