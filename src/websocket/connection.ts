@@ -140,12 +140,12 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
    */
   send(data: string | Uint8Array | ArrayBuffer, options: SendOptions = {}): boolean {
     if (this.#state !== 'open' || this.#closeSent) return false
-    const payload = toPayload(data)
     const binary = options.binary ?? typeof data !== 'string'
     const fin = options.fin ?? true
     const opcode = this.#sendingFragments ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text
     this.#sendingFragments = !fin
-    return this.#out().send(payload, opcode, fin, options.compress !== false)
+    if (typeof data === 'string') return this.#out().sendText(data, opcode, fin, options.compress !== false)
+    return this.#out().send(toPayload(data), opcode, fin, options.compress !== false)
   }
 
   /** Sends a message framed once by `prepareMessage`, without framing or copying it again. */

@@ -76,6 +76,16 @@ export class Outbound<T> {
     return this.#afterSend(payload.length + 14)
   }
 
+  /** Sends one frame of a text message given as a string; the same as `send` with its UTF-8 bytes. */
+  sendText(text: string, opcode: number, fin: boolean, mayCompress: boolean): boolean {
+    const byteLength = Buffer.byteLength(text)
+    const deflate = this.#deflate
+    const compress = deflate !== null && mayCompress && fin && byteLength >= deflate.thresholdBytes
+    if (compress || this.#pending > 0) return this.send(Buffer.from(text), opcode, fin, mayCompress)
+    this.#queue.writeText(fin, opcode, text, byteLength)
+    return this.#afterSend(byteLength + 14)
+  }
+
   /** Sends bytes that already form a whole frame (a prepared broadcast message). */
   sendEncoded(chunks: readonly Buffer[], byteLength: number): boolean {
     if (this.#pending > 0) this.#inOrder(byteLength, () => this.#queue.writeEncoded(chunks))

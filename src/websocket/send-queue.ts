@@ -66,6 +66,22 @@ export class SendQueue {
     this.#push(header, toBuffer(payload))
   }
 
+  /**
+   * Sends a text frame encoding `text` (of `byteLength` UTF-8 bytes) straight into the frame's buffer: one
+   * allocation, where encoding it first and framing it after costs two and a copy.
+   */
+  writeText(fin: boolean, opcode: number, text: string, byteLength: number): void {
+    const mask = this.#nextMask?.()
+    const frame = Buffer.allocUnsafe(frameHeaderBytes(byteLength, mask !== undefined) + byteLength)
+    const start = writeFrameHeader(frame, 0, fin, false, opcode, byteLength, mask)
+    frame.write(text, start, byteLength, 'utf8')
+    if (mask) {
+      const payload = frame.subarray(start)
+      applyMask(payload, payload, mask)
+    }
+    this.#push(frame)
+  }
+
   /** Sends bytes that already form whole frames (a prepared broadcast frame shared by many sockets). */
   writeEncoded(chunks: readonly Buffer[]): void {
     if (chunks.length === 1) this.#push(chunks[0])
