@@ -141,6 +141,16 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     return this.#sendPacket({ type: PacketType.Message, data })
   }
 
+  /**
+   * Whether a message sent now goes out at once (what `volatile` asks): open, and on WebSocket under the
+   * high-water mark, or on polling with a GET waiting for it.
+   */
+  get writable(): boolean {
+    if (this.#state !== 'open') return false
+    const transport = this.#transport
+    return transport.name === 'websocket' ? transport.writable : transport.waiting
+  }
+
   /** Closes the session (`forced close`); messages sent before still reach the client. */
   close(): void {
     this.#end('forced close')

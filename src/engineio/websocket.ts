@@ -47,6 +47,11 @@ export class WebSocketTransport {
     connection.on('close', this.#onClose)
   }
 
+  /** Whether a packet sent now would go out without waiting behind a full buffer. */
+  get writable(): boolean {
+    return this.#connection.writable
+  }
+
   /** Sends one packet as one message. */
   send(packet: Packet): void {
     const wire = encodePacket(packet)

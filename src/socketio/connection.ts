@@ -75,7 +75,7 @@ export class SocketIOConnection {
 
   /** Whether a packet sent now goes out at once rather than waiting for the transport (`volatile`). */
   get writable(): boolean {
-    return this.#closeReason === null && this.session.state === 'open'
+    return this.#closeReason === null && this.session.writable
   }
 
   /** Whether the connection is closed or closing. */

@@ -128,6 +128,11 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     return this.#outbound?.bufferedAmount ?? 0
   }
 
+  /** Whether a message sent now goes out without waiting behind a full buffer (open, under the high-water mark). */
+  get writable(): boolean {
+    return this.#state === 'open' && !this.#closeSent && (this.#outbound?.belowHighWater ?? true)
+  }
+
   /** The peer's address as the socket reports it. */
   get remoteAddress(): string | undefined {
     return this.#socket.remoteAddress

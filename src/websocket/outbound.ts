@@ -58,6 +58,11 @@ export class Outbound<T> {
     return this.#queue.bufferedAmount + this.#pendingBytes
   }
 
+  /** Whether what is buffered is under the high-water mark: `send` would answer true. */
+  get belowHighWater(): boolean {
+    return this.bufferedAmount < this.#settings.highWaterMarkBytes
+  }
+
   /** Sends one frame of a message; false once past the high-water mark. */
   send(payload: Uint8Array, opcode: number, fin: boolean, mayCompress: boolean): boolean {
     const deflate = this.#deflate
