@@ -20,24 +20,16 @@ import {
 import type { OutgoingPacket, SocketIOConnection } from './connection.js'
 import { type DisconnectReason, recoverableReasons } from './disconnect-reason.js'
 import { buildHandshake, type Handshake } from './handshake.js'
-import { ListenerMap, type StoredListener } from './listeners.js'
 import type { Namespace } from './namespace.js'
 import type { PreparedEvent } from './prepared-event.js'
+import { SocketListeners } from './socket-listeners.js'
 import type { RestoredSession } from './recovery.js'
 import type { Room } from './rooms.js'
-import type {
-  FlaggedEmitter,
-  SocketControl,
-  SocketHost,
-  SocketInit,
-  SocketReservedEvents,
-  SocketState,
-} from './socket-types.js'
+import type { FlaggedEmitter, SocketControl, SocketHost, SocketInit, SocketState } from './socket-types.js'
 import type {
   DefaultEventsMap,
   EmitWithAckParams,
   EmitWithAckResult,
-  EventListener,
   EventNames,
   EventParams,
   EventsMap,
@@ -78,7 +70,7 @@ export class Socket<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   SocketData = unknown,
-> {
+> extends SocketListeners<ListenEvents> {
   /** The socket's id, public: other clients may be told it. Kept across a recovered reconnection. */
   readonly id: string
   /** Whether this socket took over a recent session: same id, rooms, data, and the events missed replayed. */
@@ -92,7 +84,6 @@ export class Socket<
   readonly #pid: string | undefined
   readonly #host: SocketHost<Socket<ListenEvents, EmitEvents, SocketData>>
   readonly #connection: SocketIOConnection
-  readonly #listeners = new ListenerMap()
   readonly #acks = new AckRegistry()
   #state: SocketState = 'connecting'
   // Packets emitted while the middleware runs go out after the CONNECT answer.
@@ -102,6 +93,7 @@ export class Socket<
   readonly #handle: SocketControl
 
   constructor(init: SocketInit<ListenEvents, EmitEvents, SocketData>) {
+    super()
     const { host, connection, restored } = init
     this.nsp = init.nsp
     this.#host = host
@@ -144,45 +136,6 @@ export class Socket<
   /** The rooms the socket is in, its own id among them. */
   get rooms(): ReadonlySet<Room> {
     return this.#host.adapter.roomsOf(this.id)
-  }
-
-  // Listening.
-
-  /** Listens to a reserved event or to an event from the client. */
-  on<Event extends keyof SocketReservedEvents>(event: Event, listener: SocketReservedEvents[Event]): this
-  on<Event extends EventNames<ListenEvents>>(event: Event, listener: EventListener<ListenEvents, Event>): this
-  on(event: string, listener: (...args: never[]) => unknown): this {
-    this.#listeners.add(event, listener as StoredListener)
-    return this
-  }
-
-  /** Listens once. */
-  once<Event extends keyof SocketReservedEvents>(event: Event, listener: SocketReservedEvents[Event]): this
-  once<Event extends EventNames<ListenEvents>>(
-    event: Event,
-    listener: EventListener<ListenEvents, Event>,
-  ): this
-  once(event: string, listener: (...args: never[]) => unknown): this {
-    this.#listeners.addOnce(event, listener as StoredListener)
-    return this
-  }
-
-  /** Removes a listener, or every listener of the event. */
-  off(event: string, listener?: (...args: never[]) => unknown): this {
-    this.#listeners.remove(event, listener as StoredListener | undefined)
-    return this
-  }
-
-  /** Listens to every event from the client: the listener gets the name first. */
-  onAny(listener: (event: string, ...args: unknown[]) => unknown): this {
-    this.#listeners.addAny(listener as StoredListener)
-    return this
-  }
-
-  /** Removes a catch-all listener, or all of them. */
-  offAny(listener?: (event: string, ...args: unknown[]) => unknown): this {
-    this.#listeners.removeAny(listener as StoredListener | undefined)
-    return this
   }
 
   // Emitting.
@@ -385,7 +338,7 @@ export class Socket<
     const ack = id === undefined ? undefined : this.#ackFunction(id)
     if (ack) args.push(ack)
     // Our own event names ("error" is the one a client may send) reach only the catch-all listeners.
-    this.#listeners.dispatch(this, event, args, ack, reservedEvents.has(event))
+    this.listenerMap.dispatch(this, event, args, ack, reservedEvents.has(event))
   }
 
   #ackFunction(id: number): (...reply: unknown[]) => void {
@@ -398,7 +351,7 @@ export class Socket<
   }
 
   #emitReserved(event: 'disconnecting' | 'disconnect', reason: DisconnectReason): void {
-    this.#listeners.emitOwn(this, event, [reason])
+    this.listenerMap.emitOwn(this, event, [reason])
   }
 
   // Life.
