@@ -73,6 +73,12 @@ const closePacket: Packet = { type: PacketType.Close, data: '' }
 const ping: Packet = { type: PacketType.Ping, data: '' }
 
 /** An Engine.IO session: send and receive messages, whatever the transport underneath. */
+/** @internal What takes a session's messages and its end directly (see `setReceiver`). */
+export interface SessionReceiver {
+  onMessage(data: string | Buffer): void
+  onClose(reason: EngineCloseReason): void
+}
+
 export class EngineSession extends EventEmitter<EngineSessionEvents> {
   /** The session id (`sid`): 20 URL-safe characters. */
   readonly id: string
@@ -90,6 +96,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   // One timer serves both halves of the heartbeat: until the next ping, then until its pong is due.
   #heartbeat: NodeJS.Timeout
   #awaitingPong = false
+  #receiver: SessionReceiver | null = null
   #closeTimer: NodeJS.Timeout | null = null
 
   /** Opens a session on the polling transport, or on `connection` for a WebSocket-only session. */
@@ -149,6 +156,14 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     if (this.#state !== 'open') return false
     const transport = this.#transport
     return transport.name === 'websocket' ? transport.writable : transport.waiting
+  }
+
+  /**
+   * @internal Hands every message, and then the end, to `receiver` before the `message` and `close` events:
+   * the Socket.IO layer's path, without an event in between or a closure per session.
+   */
+  setReceiver(receiver: SessionReceiver): void {
+    this.#receiver = receiver
   }
 
   /** Closes the session (`forced close`); messages sent before still reach the client. */
@@ -283,7 +298,11 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     if (this.#state === 'closed') return
     switch (packet.type) {
       case PacketType.Message:
-        if (this.#state !== 'closing') this.emit('message', asMessage(packet))
+        if (this.#state !== 'closing') {
+          const message = asMessage(packet)
+          this.#receiver?.onMessage(message)
+          this.emit('message', message)
+        }
         return
       case PacketType.Pong:
         return this.#onPong()
@@ -400,6 +419,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
     this.#buffer = []
     this.#init.onClosed(this)
+    this.#receiver?.onClose(reason)
     this.emit('close', reason)
   }
 }

@@ -2,7 +2,7 @@
 // packets, each routed to the socket of the namespace it names; packets go out with their attachments after
 // them. Several namespaces share one session, as socket.io-client's Manager multiplexes them.
 import { debuglog } from 'node:util'
-import type { EngineCloseReason, EngineSession } from '../engineio/session.js'
+import type { EngineCloseReason, EngineSession, SessionReceiver } from '../engineio/session.js'
 import type { SharedMessage } from '../engineio/shared-message.js'
 import { type EncodedPacket, encodePacket, type Packet, PacketDecoder, PacketType } from './codec/index.js'
 import { SocketIOProtocolError } from './codec/packet.js'
@@ -39,7 +39,7 @@ export interface ConnectionSettings {
 }
 
 /** The Socket.IO side of one Engine.IO session. */
-export class SocketIOConnection {
+export class SocketIOConnection implements SessionReceiver {
   /** The Engine.IO session underneath (`socket.conn` in Socket.IO). */
   readonly session: EngineSession
   /**
@@ -65,8 +65,7 @@ export class SocketIOConnection {
       maxAttachments: settings.maxAttachments,
       maxDepth: settings.maxDepth,
     })
-    session.on('message', this.#onMessage)
-    session.on('close', this.#onSessionClose)
+    session.setReceiver(this)
     // A session that joins no namespace in time is closed, as Socket.IO's connectTimeout does.
     this.#connectTimer = setTimeout(() => {
       if (this.#sockets.size === 0) this.close('forced server close')
@@ -133,7 +132,8 @@ export class SocketIOConnection {
     this.session.close()
   }
 
-  readonly #onMessage = (data: string | Buffer): void => {
+  /** @internal A message of the session (`SessionReceiver`). */
+  onMessage(data: string | Buffer): void {
     if (this.#closeReason !== null) return
     const packet = this.#decoder.push(data)
     if (packet === null) return
@@ -183,9 +183,9 @@ export class SocketIOConnection {
     this.close('parse error')
   }
 
-  readonly #onSessionClose = (reason: EngineCloseReason): void => {
+  /** @internal The session ended (`SessionReceiver`). */
+  onClose(reason: EngineCloseReason): void {
     clearTimeout(this.#connectTimer)
-    this.session.off('message', this.#onMessage)
     if (this.#closeReason !== null) return
     this.#closeReason = reason
     this.#endSockets(reason)
