@@ -19,7 +19,7 @@ import {
   resolveEngineSettings,
   type TransportName,
 } from './options.js'
-import { EngineSession } from './session.js'
+import { EngineSession, type SessionInit } from './session.js'
 
 const log = debuglog('switchboard:eio')
 const protocolVersion = '4'
@@ -40,6 +40,7 @@ type UpgradeIntent = { kind: 'open' } | { kind: 'upgrade'; session: EngineSessio
 /** An Engine.IO v4 server: polling and WebSocket transports, upgrades, heartbeat and the protocol's errors. */
 export class EngineServer extends EventEmitter<EngineServerEvents> {
   readonly #settings: EngineSettings
+  readonly #sessionInit: readonly [SessionInit, SessionInit]
   readonly #options: EngineOptions
   readonly #cors: CorsPolicy
   readonly #sessions = new Map<string, EngineSession>()
@@ -52,6 +53,13 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     super()
     this.#options = options
     this.#settings = resolveEngineSettings(options)
+    // Shared by every session: without upgrades (opened on WebSocket), and with them (opened on polling).
+    const onClosed = (closed: EngineSession) => this.#sessions.delete(closed.id)
+    const canUpgrade = this.#settings.transports.includes('websocket')
+    this.#sessionInit = [
+      { limits: this.#settings, upgrades: [], onClosed },
+      { limits: this.#settings, upgrades: canUpgrade ? ['websocket'] : [], onClosed },
+    ]
     this.#cors = new CorsPolicy(options.cors)
     this.#webSockets = new WebSocketServer({
       maxPayloadBytes: this.#settings.maxPayloadBytes,
@@ -264,18 +272,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
   }
 
   #open(request: IncomingMessage, connection: WebSocketConnection | null): EngineSession {
-    const upgrades =
-      connection === null && this.#settings.transports.includes('websocket') ? ['websocket'] : []
-    const session = new EngineSession(
-      {
-        id: randomBytes(15).toString('base64url'),
-        request,
-        limits: this.#settings,
-        upgrades,
-        onClosed: (closed) => this.#sessions.delete(closed.id),
-      },
-      connection,
-    )
+    const id = randomBytes(15).toString('base64url')
+    const session = new EngineSession(id, request, this.#sessionInit[connection === null ? 1 : 0], connection)
     this.#sessions.set(session.id, session)
     return session
   }

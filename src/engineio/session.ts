@@ -15,17 +15,30 @@ import { debuglog } from 'node:util'
 import { typeError } from '../errors.js'
 import type { WebSocketConnection } from '../websocket/connection.js'
 import { isBinaryPacket, openPacket, type Packet, PacketType } from './codec/packet.js'
+import type { EngineIOProtocolError } from './codec/protocol-error.js'
 import type { ExtraHeaders } from './http-answer.js'
-import type { EngineLimits, TransportName } from './options.js'
+import type { TransportName } from './options.js'
 import { type PollingFailure, PollingTransport } from './polling.js'
 import { SharedMessage } from './shared-message.js'
 import { UpgradeProbe } from './upgrade.js'
-import { WebSocketTransport } from './websocket.js'
+import type {
+  EngineCloseReason,
+  EngineSessionEvents,
+  SessionInit,
+  SessionReceiver,
+  SessionState,
+} from './session-types.js'
+import { type WebSocketHandler, WebSocketTransport } from './websocket.js'
+
+export type {
+  EngineCloseReason,
+  EngineSessionEvents,
+  SessionInit,
+  SessionReceiver,
+  SessionState,
+} from './session-types.js'
 
 const log = debuglog('switchboard:eio')
-
-/** Where a session is in its life. */
-export type SessionState = 'open' | 'upgrading' | 'closing' | 'closed'
 
 const NEXT = {
   open: ['upgrading', 'closing', 'closed'],
@@ -34,50 +47,14 @@ const NEXT = {
   closed: [],
 } as const satisfies Record<SessionState, readonly SessionState[]>
 
-/**
- * Why a session ended, in Engine.IO's words (Socket.IO shows them as disconnect reasons): the client closed
- * or went away (`transport close`), broke the transport's rules (`transport error`, e.g. a body over
- * maxPayload or a second GET) or the packet grammar (`parse error`), stopped answering pings (`ping timeout`),
- * `close()` was called (`forced close`), or the server stopped (`server shutting down`).
- */
-export type EngineCloseReason =
-  | 'transport close'
-  | 'transport error'
-  | 'parse error'
-  | 'ping timeout'
-  | 'forced close'
-  | 'server shutting down'
-
-/** Events of a session. Binary messages arrive as Buffers, text as strings. */
-export interface EngineSessionEvents {
-  message: [data: string | Buffer]
-  /** The session moved from polling to WebSocket. */
-  upgrade: [transport: 'websocket']
-  close: [reason: EngineCloseReason]
-}
-
-/** What the server gives each session. */
-export interface SessionInit {
-  id: string
-  /** The request that opened the session. */
-  request: IncomingMessage
-  limits: EngineLimits
-  /** Transports the client may upgrade to, announced in the open packet. */
-  upgrades: string[]
-  /** Called once, when the session is closed, before its `close` event. */
-  onClosed: (session: EngineSession) => void
-}
-
 const noop: Packet = { type: PacketType.Noop, data: '' }
 const closePacket: Packet = { type: PacketType.Close, data: '' }
 const ping: Packet = { type: PacketType.Ping, data: '' }
 
+// Set by EngineSession's static block, the one place that may reach a session's private members.
+let makeWebSocketHandler: (session: EngineSession) => WebSocketHandler
+
 /** An Engine.IO session: send and receive messages, whatever the transport underneath. */
-/** @internal What takes a session's messages and its end directly (see `setReceiver`). */
-export interface SessionReceiver {
-  onMessage(data: string | Buffer): void
-  onClose(reason: EngineCloseReason): void
-}
 
 export class EngineSession extends EventEmitter<EngineSessionEvents> {
   /** The session id (`sid`): 20 URL-safe characters. */
@@ -100,17 +77,22 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   #closeTimer: NodeJS.Timeout | null = null
 
   /** Opens a session on the polling transport, or on `connection` for a WebSocket-only session. */
-  constructor(init: SessionInit, connection: WebSocketConnection | null = null) {
+  constructor(
+    id: string,
+    request: IncomingMessage,
+    init: SessionInit,
+    connection: WebSocketConnection | null = null,
+  ) {
     super()
-    this.id = init.id
-    this.request = init.request
+    this.id = id
+    this.request = request
     this.#init = init
-    this.#remoteAddress = init.request.socket.remoteAddress
+    this.#remoteAddress = request.socket.remoteAddress
     this.#transport = connection ? this.#webSocketTransport(connection) : this.#pollingTransport()
     const { limits } = init
     this.#sendPacket(
       openPacket({
-        sid: init.id,
+        sid: id,
         upgrades: init.upgrades,
         pingInterval: limits.pingIntervalMs,
         pingTimeout: limits.pingTimeoutMs,
@@ -216,14 +198,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   }
 
   #webSocketTransport(connection: WebSocketConnection): WebSocketTransport {
-    return new WebSocketTransport(connection, {
-      onPacket: (packet) => this.#onPacket(packet),
-      onFailure: (error) => {
-        log('%s: %s', this.id, error.message)
-        this.#end('parse error')
-      },
-      onClose: (reason) => this.#end(reason),
-    })
+    return new WebSocketTransport(connection, makeWebSocketHandler(this))
   }
 
   #moveTo(state: SessionState): void {
@@ -421,6 +396,27 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.#init.onClosed(this)
     this.#receiver?.onClose(reason)
     this.emit('close', reason)
+  }
+
+  static {
+    // One small object per WebSocket transport, its methods shared, rather than a closure per method.
+    class Handler implements WebSocketHandler {
+      readonly #session: EngineSession
+      constructor(session: EngineSession) {
+        this.#session = session
+      }
+      onPacket(packet: Packet): void {
+        this.#session.#onPacket(packet)
+      }
+      onFailure(error: EngineIOProtocolError): void {
+        log('%s: %s', this.#session.id, error.message)
+        this.#session.#end('parse error')
+      }
+      onClose(reason: 'transport close' | 'transport error'): void {
+        this.#session.#end(reason)
+      }
+    }
+    makeWebSocketHandler = (session) => new Handler(session)
   }
 }
 
