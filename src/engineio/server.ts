@@ -252,8 +252,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> {
     }
     const session = this.#sessions.get(sid)
     if (!session) return unknownSid(sid)
-    // §WebSocket: one WebSocket per session; an upgraded session, or one probing already, takes no other.
-    if (!session.canUpgrade) return badRequest('eio-upgrade-refused', `session ${sid} cannot upgrade now`)
+    // §WebSocket: one WebSocket per session. One for a session upgraded or probing already is accepted and
+    // closed at once (in #onWebSocket), as the reference server does: a client that sees a refused handshake
+    // as an error it never listens for would crash, while a close is something every client handles.
     this.#intents.set(request, { kind: 'upgrade', session })
     return null
   }

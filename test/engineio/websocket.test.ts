@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { describe, it } from 'node:test'
+import { WebSocket as WsClient } from 'ws'
 import { engineDefaults } from '../../src/engineio/options.js'
 import {
   assertEngineError,
@@ -190,19 +191,22 @@ describe('upgrading from polling', () => {
     assert.equal(await inbox.next(), '4still')
   })
 
-  it('refuses a second WebSocket for an upgraded or probing session with code 3', async (t) => {
+  it('accepts and at once closes a second WebSocket for a probing or upgraded session; the first goes on', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
     const { socket, inbox } = await openWs(t, running, { transport: 'websocket', sid })
-    const probing = await refusedWs(running, { transport: 'websocket', sid })
-    assert.deepEqual(probing, { status: 400, body: { code: 3, message: 'Bad request' } })
+    const secondClose = async () => {
+      const second = new WsClient(running.url({ transport: 'websocket', sid }, 'ws'))
+      const [code, reason] = await once(second, 'close')
+      return [code, String(reason)]
+    }
+    assert.deepEqual(await secondClose(), [1008, 'session cannot upgrade'])
     socket.send('2probe')
     await inbox.next()
     const upgraded = once(session, 'upgrade')
     socket.send('5')
     await upgraded
-    const after = await refusedWs(running, { transport: 'websocket', sid })
-    assert.deepEqual(after, { status: 400, body: { code: 3, message: 'Bad request' } })
+    assert.deepEqual(await secondClose(), [1008, 'session cannot upgrade'])
     session.send('only one')
     assert.equal(await inbox.next(), '4only one')
   })
