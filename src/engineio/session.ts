@@ -148,6 +148,15 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.#receiver = receiver
   }
 
+  /**
+   * On WebSocket, writes the messages sent so far in this turn now, and what the rest of the turn sends a
+   * moment later in a write of its own (`WebSocketConnection.flush`); on polling they wait for a GET anyway.
+   */
+  flush(): void {
+    const transport = this.#transport
+    if (transport.name === 'websocket') transport.flush()
+  }
+
   /** Closes the session (`forced close`); messages sent before still reach the client. */
   close(): void {
     this.#end('forced close')

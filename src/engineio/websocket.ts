@@ -63,6 +63,11 @@ export class WebSocketTransport {
     this.#connection.sendPrepared(frame)
   }
 
+  /** Writes what this turn sent so far now. */
+  flush(): void {
+    this.#connection.flush()
+  }
+
   /** Stops listening and closes the connection after whatever is queued on it. */
   close(reason: EngineCloseReason): void {
     this.#connection.off('message', this.#onMessage)

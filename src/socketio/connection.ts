@@ -89,6 +89,11 @@ export class SocketIOConnection implements SessionReceiver {
     return true
   }
 
+  /** Writes what was sent in this turn now (see `EngineSession.flush`). */
+  flush(): void {
+    this.session.flush()
+  }
+
   /** Encodes and sends a packet. */
   sendPacket(packet: Packet): boolean {
     return this.send(encodePacket(packet))

@@ -369,6 +369,10 @@ export class Socket<
     this.join([this.id, ...(this.#restored?.rooms ?? [])])
     const data = this.#pid === undefined ? { sid: this.id } : { sid: this.id, pid: this.#pid }
     this.#connection.sendPacket({ type: PacketType.Connect, namespace: this.#host.name, data })
+    // The CONNECT answer leaves now, in a write of its own, before the `connection` handlers run, and what
+    // they emit follows a moment later in another: the client hears it without waiting for them, and a client
+    // that takes one message per wake-up (the official protocol test suite's does) does not lose theirs.
+    this.#connection.flush()
     for (const missed of this.#restored?.missed ?? []) {
       this.#connection.sendPacket({
         type: PacketType.Event,

@@ -163,6 +163,15 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> {
     return this.#out().sendEncoded(message.chunks, message.byteLength)
   }
 
+  /**
+   * Writes the messages sent in this event-loop turn now, instead of together at its end, and holds what the
+   * rest of the turn sends for about a millisecond, to leave in a write of its own: for an answer that should
+   * neither wait for the work that follows it nor arrive glued to what that work sends.
+   */
+  flush(): void {
+    this.#outbound?.flushAlone()
+  }
+
   /** Sends a ping; the answer arrives as a `pong` event. */
   ping(data: string | Uint8Array = empty): void {
     this.#sendControl(Opcode.Ping, toPayload(data))

@@ -117,6 +117,11 @@ export class Outbound<T> {
     this.#queue.writeControl(opcode, payload)
   }
 
+  /** Writes what this turn queued now (messages still waiting for zlib follow when they are ready). */
+  flushAlone(): void {
+    if (this.#pending === 0) this.#queue.flushAlone()
+  }
+
   /** Ends TCP once the queue is written (the server closes first, RFC 6455 §7.1.1). */
   endWhenFlushed(): void {
     if (this.#pending > 0) this.#then(() => this.#queue.endWhenFlushed())

@@ -38,6 +38,8 @@ export class SendQueue {
   #queuedBytes = 0
   #waitingForDrain = false
   #endWhenFlushed = false
+  // Set by flushAlone until the next iteration of the event loop: this turn's later frames wait for it.
+  #holding = false
 
   constructor(socket: Socket, nextMask: MaskSource | null) {
     this.#socket = socket
@@ -99,6 +101,20 @@ export class SendQueue {
     this.#socket.write(frame, onWritten ? () => onWritten() : undefined)
   }
 
+  /**
+   * Writes the frames of this turn now, alone: the frames that follow in this turn wait about a millisecond
+   * and leave in a later write, so a peer that reads one message per wake-up sees them as later messages.
+   */
+  flushAlone(): void {
+    this.#flushTurn()
+    if (this.#holding) return
+    this.#holding = true
+    setTimeout(() => {
+      this.#holding = false
+      this.#flushTurn()
+    }, 1)
+  }
+
   /** Ends the socket (a TCP FIN) once everything queued has been handed to it. */
   endWhenFlushed(): void {
     if (this.#queue === null && this.#turn === null) this.#socket.end()
@@ -144,7 +160,7 @@ export class SendQueue {
 
   #flushTurn(): void {
     const frames = this.#turn
-    if (frames === null) return
+    if (frames === null || this.#holding) return
     const bytes = this.#turnBytes
     this.#turn = null
     this.#turnBytes = 0
