@@ -19,6 +19,7 @@ import {
   waitForQuiet,
 } from './proc-stats.js'
 import { writeResults } from './results-file.js'
+import { type RunningServer, startServer, serverNodeFlags } from './server-process.js'
 
 /** The repository root, from dist/bench/fanout.js. */
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -172,59 +173,6 @@ function buildLoadgen(): string {
     stdio: 'inherit',
   })
   return binary
-}
-
-/** A server that printed its `listening` line. */
-interface RunningServer {
-  pid: number
-  port: number
-  stderr: () => string
-  stop: () => Promise<void>
-}
-
-// Ours prints `listening http://127.0.0.1:PORT`, the peers `listening ws://127.0.0.1:PORT/`.
-const listeningLine = /^listening [a-z]+:\/\/[^ ]+:(\d+)\/?$/
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  // Ours closes gracefully (and writes its CPU profile); nothing is connected by now, so it is quick.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-  await exited
-  clearTimeout(timer)
-}
-
-/** Spawns `node ...args` on `core` with `fdLimit` descriptors and resolves with its port. */
-async function startServer(
-  args: readonly string[],
-  core: number | null,
-  fdLimit: number,
-): Promise<RunningServer> {
-  const [command, argv] = pinnedCommand(core, fdLimit, [process.execPath, ...args])
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let tail = ''
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    tail = (tail + text).slice(-2000)
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no listening line within 10 s')), 10_000)
-    // Read every line, so a chatty server never blocks on a full pipe.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = listeningLine.exec(line.trim())
-      if (match === null) return
-      clearTimeout(timer)
-      resolve(Number(match[1]))
-    })
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`exited (${signal ?? code}) before listening: ${tail.trim() || 'no stderr'}`))
-    })
-  }).catch(async (error: unknown) => {
-    await stopChild(child)
-    throw error
-  })
-  return { pid: child.pid!, port, stderr: () => tail.trim(), stop: () => stopChild(child) }
 }
 
 /** What the load generator prints for the fixed-rate window (bench/loadgen/fanout.c). */
@@ -539,6 +487,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date()
   const problem = pinningProblem()
+  console.log(`servers run under: node ${serverNodeFlags.join(' ') || '(V8 defaults)'}`)
   if (problem !== null) console.log(`not pinning to cores: ${problem}; expect noisier numbers`)
   const cores: Cores =
     problem === null ? { server: serverCore, loadgen: loadgenCore } : { server: null, loadgen: null }

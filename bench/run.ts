@@ -19,7 +19,7 @@ import {
 import { echoNotes, type EchoRow, formatEchoTable, formatIdleTable, type IdleRow } from './report.js'
 import { hasOurs, isSelected, listServers, oursEntry, type ServerSpec } from './servers.js'
 import { writeResults } from './results-file.js'
-import { startServer } from './server-process.js'
+import { startServer, serverNodeFlags } from './server-process.js'
 
 /** The repository root, from dist/bench/run.js. */
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -138,6 +138,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date()
   const problem = pinningProblem()
+  console.log(`servers run under: node ${serverNodeFlags.join(' ') || '(V8 defaults)'}`)
   if (problem !== null) console.log(`not pinning to cores: ${problem}; expect noisier numbers`)
   const cores: Cores =
     problem === null ? { server: serverCore, loadgen: loadgenCore } : { server: null, loadgen: null }

@@ -5,11 +5,24 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pinnedCommand } from './pinning.js'
 
-/** What every server prints once it accepts connections: `listening ws://127.0.0.1:PORT/`. */
-const listeningLine = /^listening [a-z]+:\/\/[^/]+:(\d+)\/$/
+// What every server prints once it accepts connections: the peers and `echo` `listening ws://127.0.0.1:PORT/`,
+// `serve` first `listening http://127.0.0.1:PORT`. The first such line gives the port.
+const listeningLine = /^listening [a-z]+:\/\/[^ /]+:(\d+)\/?$/
 
 const startTimeoutMs = 10_000
-const stopTimeoutMs = 3_000
+// Ours closes gracefully (and writes its CPU profile when asked to); nothing is connected by then.
+const stopTimeoutMs = 10_000
+
+/**
+ * The Node options every server of every harness runs under, ours and the peers alike, so that a ratio
+ * compares code, not runtime settings: by default the 1 MiB young generation the `switchboard` command
+ * itself starts with (`SWITCHBOARD_BENCH_NODE_FLAGS=` empty runs them all on V8's defaults).
+ */
+export const serverNodeFlags: readonly string[] = (
+  process.env.SWITCHBOARD_BENCH_NODE_FLAGS ?? '--max-semi-space-size=1'
+)
+  .split(' ')
+  .filter((flag) => flag !== '')
 
 /** A server that printed its listening line. */
 export interface RunningServer {
@@ -45,7 +58,7 @@ export async function startServer(
   core: number | null,
   fdLimit: number,
 ): Promise<RunningServer> {
-  const [command, argv] = pinnedCommand(core, fdLimit, [process.execPath, ...args])
+  const [command, argv] = pinnedCommand(core, fdLimit, [process.execPath, ...serverNodeFlags, ...args])
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   const stderr = collectTail(child)
   const lines = createInterface({ input: child.stdout! })

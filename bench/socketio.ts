@@ -10,6 +10,7 @@ import { loadgenCore, pinningProblem, serverCore } from './pinning.js'
 import { quietWaitS, waitForQuiet } from './proc-stats.js'
 import { count, type EchoRow, echoNotes, formatEchoTable, formatIdleTable, type IdleRow } from './report.js'
 import { writeResults } from './results-file.js'
+import { serverNodeFlags } from './server-process.js'
 import { type BroadcastRow, measureSioBroadcast } from './sio-broadcast.js'
 import { errorText, measureSioEcho, measureSioIdle, pickMedian, type SioVariant } from './sio-echo.js'
 import { parseSioBenchOptions, type SioBenchOptions } from './sio-options.js'
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date()
   const problem = pinningProblem()
+  console.log(`servers run under: node ${serverNodeFlags.join(' ') || '(V8 defaults)'}`)
   if (problem !== null) console.log(`not pinning to cores: ${problem}; expect noisier numbers`)
   const cores: Cores =
     problem === null ? { server: serverCore, loadgen: loadgenCore } : { server: null, loadgen: null }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The `switchboard` command: parses argv, wires the layers, prints one `listening …` line per listener.
 import { Command, InvalidArgumentError } from 'commander'
 import { startEcho } from './echo.js'
