@@ -1,96 +1,8 @@
 // The hub over Socket.IO as `switchboard serve` runs it in-process: the npm socket.io-client in the same room
 // as a node:net TCP client, and the acks and events of docs/protocol.md ("Socket.IO events").
 import assert from 'node:assert/strict'
-import { EventEmitter, once } from 'node:events'
-import { connect, type Socket as NetSocket } from 'node:net'
-import { describe, it, type TestContext } from 'node:test'
-import { io, type Socket as ClientSocket } from 'socket.io-client'
-import { loadConfig } from '../../src/cli/config.js'
-import { type RunningServer, startServer } from '../../src/cli/serve.js'
-
-interface Served {
-  server: RunningServer
-  http: string
-  tcpPort: number
-}
-
-async function serve(t: TestContext): Promise<Served> {
-  const server = await startServer(
-    loadConfig({ flags: { http: 0, tcp: 0, udp: false, unix: false, memory: true } }),
-  )
-  t.after(() => server.close())
-  const http = server.lines.find((line) => line.startsWith('listening http://'))?.slice('listening '.length)
-  const tcp = server.lines.find((line) => line.startsWith('listening tcp://'))
-  assert.ok(http && tcp, `http and tcp listeners in ${JSON.stringify(server.lines)}`)
-  return { server, http, tcpPort: Number(tcp.slice(tcp.lastIndexOf(':') + 1)) }
-}
-
-async function openClient(t: TestContext, served: Served): Promise<ClientSocket> {
-  const client = io(served.http, { forceNew: true, reconnection: false, transports: ['websocket'] })
-  t.after(() => client.disconnect())
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', resolve)
-    client.once('connect_error', reject)
-  })
-  return client
-}
-
-/** The first `event` the client gets whose payload passes `test`. */
-function nextEvent(
-  client: ClientSocket,
-  event: string,
-  test: (payload: Record<string, unknown>) => boolean = () => true,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const listener = (payload: Record<string, unknown>) => {
-      if (!test(payload)) return
-      client.off(event, listener)
-      resolve(payload)
-    }
-    client.on(event, listener)
-  })
-}
-
-/** Lines of a TCP connection, in order. */
-class TcpClient {
-  readonly #socket: NetSocket
-  readonly #lines: string[] = []
-  readonly #events = new EventEmitter()
-  #read = 0
-
-  constructor(socket: NetSocket) {
-    this.#socket = socket
-    let rest = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n')
-      rest = parts.pop() ?? ''
-      this.#lines.push(...parts.map((line) => line.replace(/\r$/, '')))
-      this.#events.emit('line')
-    })
-  }
-
-  send(line: string): void {
-    this.#socket.write(`${line}\n`)
-  }
-
-  /** Skips lines up to the first that matches, and returns it. */
-  async until(pattern: RegExp): Promise<string> {
-    for (;;) {
-      while (this.#read >= this.#lines.length) await once(this.#events, 'line')
-      const line = this.#lines[this.#read++]
-      if (pattern.test(line)) return line
-    }
-  }
-}
-
-async function openTcp(t: TestContext, served: Served): Promise<TcpClient> {
-  const socket = connect(served.tcpPort, '127.0.0.1')
-  t.after(() => socket.destroy())
-  const client = new TcpClient(socket)
-  await client.until(/^WELCOME /)
-  return client
-}
+import { describe, it } from 'node:test'
+import { nextEvent, openSocketIO as openClient, openTcp, serve } from './helpers/socketio-served.js'
 
 describe('Socket.IO transport under switchboard serve', () => {
   it('answers nick, join and who through acks, with the join carrying recent history', async (t) => {
@@ -148,14 +60,14 @@ describe('Socket.IO transport under switchboard serve', () => {
     const served = await serve(t)
     const tcp = await openTcp(t, served)
     tcp.send('/nick tom')
-    await tcp.until(/^OK nick tom /)
+    await tcp.lines.until(/^OK nick tom /)
     const ann = await openClient(t, served)
     await ann.emitWithAck('nick', 'ann')
     const joinedSelf = nextEvent(ann, 'presence', (payload) => payload.member === 'ann')
     const joined = await ann.emitWithAck('join', 'lobby')
     assert.deepEqual(joined.members.sort(), ['ann', 'tom'])
     assert.deepEqual(await joinedSelf, { room: 'lobby', event: 'join', member: 'ann' })
-    await tcp.until(/ann/)
+    await tcp.lines.until(/ann/)
 
     const seen = nextEvent(ann, 'message')
     tcp.send('hello from tcp')
@@ -169,7 +81,7 @@ describe('Socket.IO transport under switchboard serve', () => {
     const sent = await ann.emitWithAck('message', 'lobby', 'hello from socket.io')
     assert.equal(sent.ok, true)
     assert.equal(sent.offset, (message.offset as number) + 1)
-    assert.equal(await tcp.until(/^\[lobby\] ann: /), '[lobby] ann: hello from socket.io')
+    assert.equal(await tcp.lines.until(/^\[lobby\] ann: /), '[lobby] ann: hello from socket.io')
 
     const left = nextEvent(ann, 'presence', (payload) => payload.event === 'leave')
     tcp.send('/quit')
@@ -182,9 +94,9 @@ describe('Socket.IO transport under switchboard serve', () => {
     assert.ok(io)
     const tcp = await openTcp(t, served)
     tcp.send('/nick tom')
-    await tcp.until(/^OK nick tom /)
+    await tcp.lines.until(/^OK nick tom /)
     tcp.send('/join news')
-    await tcp.until(/^\* tom joined news$/)
+    await tcp.lines.until(/^\* tom joined news$/)
     const sam = await openClient(t, served)
     assert.equal((await sam.emitWithAck('nick', 'sam')).ok, true)
     const socket = io.of('/').sockets.get(sam.id ?? '')
@@ -192,7 +104,7 @@ describe('Socket.IO transport under switchboard serve', () => {
 
     await socket.join('news')
     assert.ok(socket.rooms.has('news'))
-    assert.equal(await tcp.until(/^\* sam /), '* sam joined news')
+    assert.equal(await tcp.lines.until(/^\* sam /), '* sam joined news')
     assert.deepEqual(await sam.emitWithAck('who', 'news'), {
       ok: true,
       room: 'news',
@@ -210,7 +122,7 @@ describe('Socket.IO transport under switchboard serve', () => {
 
     await socket.leave('news')
     assert.equal(socket.rooms.has('news'), false)
-    assert.equal(await tcp.until(/^\* sam /), '* sam left news')
+    assert.equal(await tcp.lines.until(/^\* sam /), '* sam left news')
   })
 
   it('shows a join of the client’s own in socket.rooms, and takes back a server-code join the hub refuses', async (t) => {
