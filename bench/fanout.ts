@@ -1,28 +1,22 @@
 // `npm run bench:fanout`: broadcast fan-out through the hub over WebSocket — 1 publisher, S subscribers,
 // 64-byte messages — side by side with `ws` and a raw `net` server. Each server runs on core 0 while the C
 // load generator (bench/loadgen/fanout.c) drives it from core 1. Method and results: bench/FANOUT.md.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { cpus, release, tmpdir } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { loadgenCore, pinnedCommand, pinningProblem, serverCore } from './pinning.js'
+import { type FanoutRow, measureFanout } from './fanout-case.js'
 import {
-  type CpuSample,
-  cpuShare,
-  machineBusyShare,
-  quietShare,
-  quietWaitS,
-  sampleCpu,
-  waitForQuiet,
-} from './proc-stats.js'
-import { writeResults } from './results-file.js'
-import { type RunningServer, startServer, serverNodeFlags } from './server-process.js'
-
-/** The repository root, from dist/bench/fanout.js. */
-const root = fileURLToPath(new URL('../../', import.meta.url))
+  fanoutNotes,
+  formatFanoutLatencyTable,
+  formatFanoutThroughputTable,
+  summarizeFanoutRow,
+} from './fanout-report.js'
+import { root, startHarness, writeHarnessResults } from './harness.js'
+import { buildLoadgen } from './loadgen-driver.js'
+import type { Cores } from './pinning.js'
+import { quietShare } from './proc-stats.js'
+import { count, formatPercent } from './report.js'
+import type { ServerUnderTest } from './server-process.js'
 
 /** What one run measures and for how long. */
 interface FanoutOptions {
@@ -106,24 +100,19 @@ function parseOptions(argv: readonly string[]): FanoutOptions {
   return o
 }
 
-/** The cores the server and the load generator are pinned to; null when pinning is unavailable. */
-interface Cores {
-  server: number | null
-  loadgen: number | null
-}
-
 /** The servers, in table order; `--only` takes these ids. */
 const serverIds = ['ours', 'ws', 'ws-frame-once', 'net'] as const
 
+type ServerId = (typeof serverIds)[number]
+
 /** One server under test. */
-interface FanoutServer {
-  id: (typeof serverIds)[number]
-  label: string
+interface FanoutServer extends ServerUnderTest<ServerId> {
   /** The load generator's dialect: our hub's protocols, any relay that acks, or length prefixes. */
   kind: 'ours' | 'ws' | 'raw'
-  /** Arguments for `node`. */
-  args: string[]
 }
+
+/** What every ratio divides by. */
+const baseline = { id: 'ws', label: 'ws' } as const
 
 function listServers(configPath: string, profileDir: string | null): FanoutServer[] {
   const peer = (file: string) => join(root, 'dist/bench/fanout-peers', file)
@@ -160,137 +149,11 @@ function writeOursConfig(dir: string): string {
   return path
 }
 
-/** Compiles bench/loadgen/fanout.c (with wire.c) into bench/.build/ when a source is newer. */
-function buildLoadgen(): string {
-  const dir = join(root, 'bench/loadgen')
-  const binary = join(root, 'bench/.build/fanout')
-  const sources = ['fanout.c', 'wire.c'].map((file) => join(dir, file))
-  const mtime = (path: string) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0
-  if (mtime(binary) > Math.max(...[...sources, join(dir, 'wire.h')].map(mtime))) return binary
-  mkdirSync(join(root, 'bench/.build'), { recursive: true })
-  // wire.c includes zlib.h: `npm run bench` installs zlib1g-dev when missing.
-  execFileSync('gcc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-o', binary, ...sources, '-lz'], {
-    stdio: 'inherit',
-  })
-  return binary
-}
-
-/** What the load generator prints for the fixed-rate window (bench/loadgen/fanout.c). */
-interface LatencyResult {
-  offered_per_s: number
-  publishes: number
-  expected: number
-  received: number
-  achieved_per_s: number
-  p50_us: number
-  p99_us: number
-  max_us: number
-  /** The load generator's CPU time over wall time; it polls while measuring, so this is near 1. */
-  cpu_share: number
-  /** The same without polls that found nothing: the share of its core it needed. */
-  work_share: number
-}
-
-/** What it prints for each throughput window. */
-interface ThroughputResult {
-  inflight: number
-  deliveries_per_s: number
-  publishes_per_s: number
-  cpu_share: number
-  work_share: number
-  lag_blocked_share: number
-  errors: number
-  open: number
-}
-
-const latencyFields = ['offered_per_s', 'expected', 'received', 'p99_us', 'work_share'] as const
-const throughputFields = [
-  'inflight',
-  'deliveries_per_s',
-  'work_share',
-  'lag_blocked_share',
-  'errors',
-] as const
-
-/** True when `value` is a result line with every one of `fields` a number. */
-function isResult<T>(value: unknown, fields: readonly (keyof T & string)[]): value is T {
-  if (typeof value !== 'object' || value === null) return false
-  return fields.every((field) => typeof (value as Record<string, unknown>)[field] === 'number')
-}
-
-/** A window's server CPU share, what the rest of the machine used meanwhile, and its CLOCK_MONOTONIC edges. */
-interface WindowStats {
-  serverCpuShare: number
-  otherCpuShare: number
-  windowUs: [number, number]
-}
-
-/** One server × subscriber count: one latency window, then one throughput window per K. */
-interface FanoutRow {
-  server: FanoutServer['id']
-  label: string
-  subs: number
-  quiet: boolean
-  connectS?: number
-  latency?: LatencyResult & WindowStats
-  throughput: Array<ThroughputResult & WindowStats>
-  error?: string
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-/** Reads the load generator's lines: `connected …`, `measuring`/`measured` around each window, JSON results. */
-async function readLoadgen(child: ChildProcess, pid: number, row: FanoutRow): Promise<void> {
-  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n)
-  let from: CpuSample = sampleCpu(pid)
-  let to = from
-  let windowUs: [number, number] = [0, 0]
-  for await (const line of createInterface({ input: child.stdout! })) {
-    if (line === 'measuring') [from, windowUs[0]] = [sampleCpu(pid), monotonicUs()]
-    else if (line === 'measured') [to, windowUs[1]] = [sampleCpu(pid), monotonicUs()]
-    else if (line.startsWith('connected ')) row.connectS = Number(line.split(' ')[3])
-    if (!line.startsWith('{')) continue
-    const result: unknown = JSON.parse(line)
-    const cpu = isResult<{ cpu_share: number }>(result, ['cpu_share']) ? result.cpu_share : 0
-    const serverCpuShare = cpuShare(from, to)
-    // What neither process used: someone else's work on this machine, which skews the case.
-    const otherCpuShare = Math.max(0, machineBusyShare(from, to) - serverCpuShare - cpu)
-    const stats = { serverCpuShare, otherCpuShare, windowUs }
-    if (isResult<LatencyResult>(result, latencyFields)) row.latency = { ...result, ...stats }
-    else if (isResult<ThroughputResult>(result, throughputFields))
-      row.throughput.push({ ...result, ...stats })
-    windowUs = [0, 0]
-  }
-}
-
 /** Starts the server, runs the load generator against it, and stops both. */
-async function measure(binary: string, server: FanoutServer, subs: number, o: FanoutOptions, cores: Cores) {
-  const quiet = await waitForQuiet()
-  const row: FanoutRow = { server: server.id, label: server.label, subs, quiet, throughput: [] }
-  let running: RunningServer | undefined
-  try {
-    running = await startServer(server.args, cores.server, subs + 1024)
-    const args = ['--port', String(running.port), '--kind', server.kind, '--subs', String(subs)]
-    args.push('--inflight', o.inflight.join(','), '--rate', String(o.rate))
-    args.push('--warmup', String(o.warmupS), '--duration', String(o.durationS))
-    args.push('--lat-warmup', String(o.latWarmupS), '--lat-duration', String(o.latDurationS))
-    if (o.distinctNicks) args.push('--distinct-nicks')
-    const [command, argv] = pinnedCommand(cores.loadgen, subs + 64, [binary, ...args])
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => process.stderr.write(text))
-    const exited = once(child, 'exit')
-    await readLoadgen(child, running.pid, row)
-    const [code, signal] = await exited
-    if (row.throughput.length < o.inflight.length)
-      throw new Error(`load generator exited (${signal ?? code}) before its last window`)
-  } catch (error) {
-    row.error = `${errorText(error)} ${running?.stderr() ?? ''}`.trim()
-  } finally {
-    await running?.stop()
-  }
-  return row
+function measure(binary: string, server: FanoutServer, subs: number, o: FanoutOptions, cores: Cores) {
+  const { inflight, rate, warmupS, durationS, latWarmupS, latDurationS, distinctNicks } = o
+  const run = { kind: server.kind, subs, inflight, rate, warmupS, durationS, latWarmupS, latDurationS }
+  return measureFanout(binary, server, { ...run, distinctNicks }, cores)
 }
 
 /** The most other processes used of the machine in any window of the case (in cores). */
@@ -310,7 +173,7 @@ async function measureQuietest(
   let best = await measure(binary, server, subs, o, cores)
   for (let retry = 1; retry <= o.retries && noise(best) > quietShare && best.error === undefined; retry++) {
     console.log(
-      `${server.label} × ${count.format(subs)}: others used ${percent(noise(best))}% of a core; again`,
+      `${server.label} × ${count.format(subs)}: others used ${formatPercent(noise(best))}% of a core; again`,
     )
     const row = await measure(binary, server, subs, o, cores)
     if (row.error === undefined && noise(row) < noise(best)) best = row
@@ -348,121 +211,18 @@ function topFunctions(profilePath: string, windows: Array<[number, number]>, cou
     .map(([name, n]) => `${((100 * n) / Math.max(total, 1)).toFixed(1).padStart(5)}%  ${name}`)
 }
 
-const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
-const percent = (share: number | undefined) => (share === undefined ? '' : `${Math.round(share * 100)}`)
-const ratio = (value: number | undefined, base: number | undefined) =>
-  value === undefined || base === undefined || base === 0 ? '' : (value / base).toFixed(2)
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
-  const rule = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`
-  return [line(head), rule, ...rows.map(line)].join('\n')
-}
-
-function wsRow(rows: readonly FanoutRow[], subs: number): FanoutRow | undefined {
-  return rows.find((r) => r.server === 'ws' && r.subs === subs)
-}
-
-function formatThroughput(rows: readonly FanoutRow[]): string {
-  const head = [
-    'server',
-    'subscribers',
-    'in flight',
-    'deliveries/s',
-    'loadgen CPU %',
-    'server CPU %',
-    'vs ws',
-  ]
-  const body = rows.flatMap((row) => {
-    if (row.throughput.length === 0) return [[row.label, count.format(row.subs), '', 'failed', '', '', '']]
-    return row.throughput.map((w) => {
-      const base = wsRow(rows, row.subs)?.throughput.find((b) => b.inflight === w.inflight)
-      return [
-        row.label,
-        count.format(row.subs),
-        String(w.inflight),
-        count.format(w.deliveries_per_s),
-        percent(w.work_share),
-        percent(w.serverCpuShare),
-        ratio(w.deliveries_per_s, base?.deliveries_per_s),
-      ]
-    })
-  })
-  return table(head, body)
-}
-
-function formatLatency(rows: readonly FanoutRow[]): string {
-  const head = ['server', 'subscribers', 'offered deliveries/s', 'achieved', 'p50 µs', 'p99 µs']
-  head.push('loadgen CPU %', 'server CPU %', 'p99 vs ws')
-  const body = rows.map((row) => {
-    const l = row.latency
-    if (l === undefined) return [row.label, count.format(row.subs), 'failed', '', '', '', '', '', '']
-    return [
-      row.label,
-      count.format(row.subs),
-      count.format(l.offered_per_s),
-      count.format(l.achieved_per_s),
-      count.format(l.p50_us),
-      count.format(l.p99_us),
-      percent(l.work_share),
-      percent(l.serverCpuShare),
-      ratio(l.p99_us, wsRow(rows, row.subs)?.latency?.p99_us),
-    ]
-  })
-  return table(head, body)
-}
-
-/** What the tables alone do not show: failures, neighbours' load, a saturated load generator, lost copies. */
-function notes(rows: readonly FanoutRow[]): string[] {
-  const out: string[] = []
-  for (const row of rows) {
-    const name = `${row.label} × ${count.format(row.subs)}`
-    if (row.error !== undefined) out.push(`${name}: ${row.error}`)
-    if (!row.quiet) out.push(`${name}: the machine stayed busy for ${quietWaitS} s before the case`)
-    if (row.connectS !== undefined) out.push(`${name}: subscribers connected in ${row.connectS.toFixed(1)} s`)
-    const l = row.latency
-    const windows = [
-      ...(l ? [['latency', l] as const] : []),
-      ...row.throughput.map((w) => [`K=${w.inflight}`, w] as const),
-    ]
-    for (const [what, w] of windows) {
-      if (w.otherCpuShare > quietShare)
-        out.push(`${name}, ${what}: others used ${percent(w.otherCpuShare)}% of a core: noisy`)
-      if (w.work_share > 0.9)
-        out.push(`${name}, ${what}: the load generator needed ${percent(w.work_share)}% of its core`)
-    }
-    for (const w of row.throughput) {
-      if (w.lag_blocked_share > 0.05)
-        out.push(
-          `${name}, K=${w.inflight}: the publisher waited for slow readers ${percent(w.lag_blocked_share)}% of the window`,
-        )
-      if (w.errors > 0)
-        out.push(`${name}, K=${w.inflight}: ${w.errors} connection errors, ${w.open} subscribers open`)
-    }
-    if (l !== undefined && l.received < l.expected)
-      out.push(
-        `${name}, latency: ${count.format(l.expected - l.received)} of ${count.format(l.expected)} copies never arrived`,
-      )
-  }
-  return out
-}
-
 /** Runs every server × subscriber count, printing a line after each case. */
 async function runCases(o: FanoutOptions, cores: Cores) {
-  const binary = buildLoadgen()
+  const binary = buildLoadgen(root, 'fanout')
   const scratch = mkdtempSync(join(tmpdir(), 'switchboard-fanout-'))
   const profileDir = o.cpuProf ? join(scratch, 'profiles') : null
   const servers = listServers(writeOursConfig(scratch), profileDir)
-  const rows: FanoutRow[] = []
+  const rows: FanoutRow<ServerId>[] = []
   const profiles: Array<{ subs: number; top: string[] }> = []
   for (const subs of o.subs) {
     for (const server of servers.filter((s) => o.only.length === 0 || o.only.includes(s.id))) {
       const row = await measureQuietest(binary, server, subs, o, cores)
-      const rates = row.throughput.map((w) => `K=${w.inflight} ${count.format(w.deliveries_per_s)}/s`)
-      const p99 = row.latency ? `, p99 ${count.format(row.latency.p99_us)} µs` : ''
-      console.log(`${server.label} × ${count.format(subs)}: ${row.error ?? `${rates.join(', ')}${p99}`}`)
+      console.log(`${server.label} × ${count.format(subs)}: ${summarizeFanoutRow(row)}`)
       rows.push(row)
       // Node writes the profile as the server exits; one server runs at a time, so the newest is this one's.
       const newest =
@@ -477,41 +237,20 @@ async function runCases(o: FanoutOptions, cores: Cores) {
 }
 
 async function main(): Promise<void> {
-  let o: FanoutOptions
-  try {
-    o = parseOptions(process.argv.slice(2))
-  } catch (error) {
-    console.error(errorText(error))
-    process.exitCode = 2
-    return
-  }
-  const startedAt = new Date()
-  const problem = pinningProblem()
-  console.log(`servers run under: node ${serverNodeFlags.join(' ') || '(V8 defaults)'}`)
-  if (problem !== null) console.log(`not pinning to cores: ${problem}; expect noisier numbers`)
-  const cores: Cores =
-    problem === null ? { server: serverCore, loadgen: loadgenCore } : { server: null, loadgen: null }
+  const harness = startHarness(parseOptions)
+  if (harness === undefined) return
+  const { options: o, cores } = harness
   const { rows, profiles } = await runCases(o, cores)
   console.log(`\nThroughput: 64 B messages, ${o.durationS} s per K after ${o.warmupS} s warmup\n`)
-  console.log(formatThroughput(rows))
+  console.log(formatFanoutThroughputTable(rows, baseline))
   console.log(`\nLatency at a fixed offered rate: ${o.latDurationS} s after ${o.latWarmupS} s warmup\n`)
-  console.log(formatLatency(rows))
-  for (const note of notes(rows)) console.log(`- ${note}`)
+  console.log(formatFanoutLatencyTable(rows, baseline))
+  for (const note of fanoutNotes(rows)) console.log(`- ${note}`)
   for (const { subs, top } of profiles) {
     console.log(`\nours × ${count.format(subs)}: self time over the throughput windows (node --cpu-prof)`)
     for (const line of top) console.log(`  ${line}`)
   }
-  const machine = {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    kernel: release(),
-    node: process.version,
-  }
-  const stamp = startedAt.toISOString().slice(0, 19).replace(/:/g, '-')
-  const path = join(root, 'bench/results', `fanout-${stamp}Z.json`)
-  const pinned = problem === null
-  writeResults(path, { startedAt: startedAt.toISOString(), machine, pinned, options: o, rows, profiles })
-  console.log(`\nwrote ${path.slice(root.length)}`)
+  writeHarnessResults('fanout', harness, { rows, profiles })
 }
 
 await main()

@@ -1,4 +1,5 @@
-// Builds the C load generators (bench/loadgen/) and drives the echo one: echo runs and idle-connection holds.
+// Builds the C load generators (bench/loadgen/) and starts them: echo runs and idle-connection holds
+// (loadgen.c), and broadcast fan-out runs (fanout.c, whose output bench/fanout-output.ts reads).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, statSync } from 'node:fs'
@@ -88,9 +89,16 @@ function isEchoResult(value: unknown): value is EchoResult {
   return fields.every((field) => typeof (value as Record<string, unknown>)[field] === 'number')
 }
 
-function spawnLoadgen(binary: string, core: number | null, args: string[], fdLimit: number): ChildProcess {
+// loadgen.c holds its idle connections until its stdin closes; fanout.c never reads stdin.
+function spawnLoadgen(
+  binary: string,
+  core: number | null,
+  args: string[],
+  fdLimit: number,
+  stdin: 'pipe' | 'ignore' = 'pipe',
+): ChildProcess {
   const [command, argv] = pinnedCommand(core, fdLimit, [binary, ...args])
-  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(command, argv, { stdio: [stdin, 'pipe', 'pipe'] })
   child.stderr?.setEncoding('utf8')
   child.stderr?.on('data', (text: string) => process.stderr.write(text))
   return child
@@ -153,4 +161,32 @@ export async function holdIdle(
     await exited
   }
   return { open: Number(open), errors: Number(errors), release }
+}
+
+/** One fan-out run of fanout.c: a latency window at a fixed rate, then one throughput window per in-flight count. */
+export interface FanoutRun {
+  port: number
+  /** The server's dialect: our hub's protocols, any relay that acks, length prefixes, or Socket.IO events. */
+  kind: 'ours' | 'ws' | 'raw' | 'sio'
+  subs: number
+  /** Publishes kept unacknowledged: one throughput window per value. */
+  inflight: readonly number[]
+  /** Offered deliveries/s of the latency window. */
+  rate: number
+  warmupS: number
+  durationS: number
+  latWarmupS: number
+  latDurationS: number
+  /** Ours only: a nickname per subscriber, so each join is announced to the whole room. */
+  distinctNicks?: boolean
+}
+
+/** Starts fanout.c for `run`, its stderr passed through; the caller reads its stdout (bench/fanout-output.ts). */
+export function spawnFanout(binary: string, core: number | null, run: FanoutRun): ChildProcess {
+  const args = ['--port', String(run.port), '--kind', run.kind, '--subs', String(run.subs)]
+  args.push('--inflight', run.inflight.join(','), '--rate', String(run.rate))
+  args.push('--warmup', String(run.warmupS), '--duration', String(run.durationS))
+  args.push('--lat-warmup', String(run.latWarmupS), '--lat-duration', String(run.latDurationS))
+  if (run.distinctNicks === true) args.push('--distinct-nicks')
+  return spawnLoadgen(binary, core, args, run.subs + 64, 'ignore')
 }

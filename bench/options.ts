@@ -1,10 +1,9 @@
-// The echo benchmark's command-line flags (`npm run bench -- --quick --only=ws,net`) and their defaults.
+// The echo benchmark's command-line flags (`npm run bench -- --quick --only=ws,net`) and their defaults, and
+// the echo and idle flags bench/sio-options.ts shares with it.
 
-/** What one benchmark run measures and for how long. */
-export interface BenchOptions {
-  /** Server ids or families to run (`ours`, `ws`, `net`, `ws-deflate` …); empty means all. */
-  only: string[]
-  /** Message sizes, in bytes. */
+/** The echo and idle-memory cases' options, the same in the WebSocket and the Socket.IO benchmark. */
+export interface EchoOptions {
+  /** Message sizes, in bytes (Socket.IO: the string the event carries). */
   sizes: number[]
   /** Closed-loop connections of the load generator. */
   conns: number
@@ -20,9 +19,14 @@ export interface BenchOptions {
   idleHoldS: number
 }
 
-/** The defaults of a full run: ten echo cases of about 7 s and three idle runs, under three minutes. */
-export const defaultBenchOptions: BenchOptions = {
-  only: [],
+/** What one benchmark run measures and for how long. */
+export interface BenchOptions extends EchoOptions {
+  /** Server ids or families to run (`ours`, `ws`, `net`, `ws-deflate` …); empty means all. */
+  only: string[]
+}
+
+/** The echo and idle cases of a full run: 32 B and 16 KiB at 100 connections, 10,000 idle connections. */
+export const defaultEchoOptions: EchoOptions = {
   sizes: [32, 16384],
   conns: 100,
   inflight: 1,
@@ -32,6 +36,9 @@ export const defaultBenchOptions: BenchOptions = {
   durationS: 5,
   idleHoldS: 2,
 }
+
+/** The defaults of a full run: ten echo cases of about 7 s and three idle runs, under three minutes. */
+export const defaultBenchOptions: BenchOptions = { only: [], ...defaultEchoOptions }
 
 /** `--quick`: a smoke run of a few seconds per case, to check the harness rather than measure. */
 const quickOptions: Partial<BenchOptions> = { warmupS: 0.3, durationS: 1, idleConns: 1000, idleHoldS: 0.5 }
@@ -53,42 +60,51 @@ export function parseSeconds(flag: string, value: string): number {
   return n
 }
 
-/** Parses argv after the script name; throws a RangeError naming the bad flag. */
-export function parseBenchOptions(argv: readonly string[]): BenchOptions {
-  const quick = argv.includes('--quick')
-  const options: BenchOptions = { ...defaultBenchOptions, ...(quick ? quickOptions : {}) }
+const countFlags = {
+  '--conns': 'conns',
+  '--inflight': 'inflight',
+  '--repeat': 'repeat',
+  '--idle': 'idleConns',
+} as const
+const secondsFlags = { '--warmup': 'warmupS', '--duration': 'durationS' } as const
+
+/** Sets `o`'s field for an echo or idle flag (`--conns`, `--warmup` …); false when `flag` is none of them. */
+export function parseEchoFlag(o: EchoOptions, flag: string, value: string): boolean {
+  if (flag in countFlags) o[countFlags[flag as keyof typeof countFlags]] = parseCount(flag, value)
+  else if (flag in secondsFlags)
+    o[secondsFlags[flag as keyof typeof secondsFlags]] = parseSeconds(flag, value)
+  else return false
+  return true
+}
+
+/**
+ * `defaults`, with `quick` over them when argv has `--quick`, then each `--flag=value` of argv through
+ * `setFlag`; a flag it does not know (it returns false) throws a RangeError that shows `usage`.
+ */
+export function parseFlags<Options extends object>(
+  argv: readonly string[],
+  defaults: Options,
+  quick: Partial<Options>,
+  usage: string,
+  setFlag: (o: Options, flag: string, value: string) => boolean,
+): Options {
+  const o: Options = { ...defaults, ...(argv.includes('--quick') ? quick : {}) }
   for (const arg of argv) {
     if (arg === '--quick') continue
     const [flag, value = ''] = arg.split('=', 2)
-    switch (flag) {
-      case '--only':
-        options.only = value.split(',').filter((id) => id !== '')
-        break
-      case '--sizes':
-        options.sizes = value.split(',').map((size) => parseCount(flag, size))
-        break
-      case '--conns':
-        options.conns = parseCount(flag, value)
-        break
-      case '--inflight':
-        options.inflight = parseCount(flag, value)
-        break
-      case '--repeat':
-        options.repeat = parseCount(flag, value)
-        break
-      case '--idle':
-        options.idleConns = parseCount(flag, value)
-        break
-      case '--warmup':
-        options.warmupS = parseSeconds(flag, value)
-        break
-      case '--duration':
-        options.durationS = parseSeconds(flag, value)
-        break
-      default:
-        throw new RangeError(`unknown flag '${arg}'\n${usage}`)
-    }
+    if (!setFlag(o, flag, value)) throw new RangeError(`unknown flag '${arg}'\n${usage}`)
   }
+  return o
+}
+
+/** Parses argv after the script name; throws a RangeError naming the bad flag. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const options = parseFlags(argv, defaultBenchOptions, quickOptions, usage, (o, flag, value) => {
+    if (flag === '--only') o.only = value.split(',').filter((id) => id !== '')
+    else if (flag === '--sizes') o.sizes = value.split(',').map((size) => parseCount(flag, size))
+    else return parseEchoFlag(o, flag, value)
+    return true
+  })
   if (options.conns === 0 || options.inflight === 0 || options.repeat === 0 || options.durationS === 0) {
     throw new RangeError('--conns, --inflight, --repeat and --duration must be above 0')
   }

@@ -6,6 +6,12 @@ import { availableParallelism } from 'node:os'
 export const serverCore = 0
 export const loadgenCore = 1
 
+/** The cores the server and the load generator are pinned to; null when pinning is unavailable. */
+export interface Cores {
+  server: number | null
+  loadgen: number | null
+}
+
 function hasTaskset(): boolean {
   try {
     execFileSync('taskset', ['--version'], { stdio: 'ignore' })

@@ -32,6 +32,12 @@ export interface IdleRow {
   error?: string
 }
 
+/** The server a table's last column divides by: its id, and its label for the heading (`vs ws`). */
+export interface Baseline {
+  id: string
+  label: string
+}
+
 /** Whole numbers with thousands separators: `53,901`. */
 export const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
@@ -95,7 +101,10 @@ export function formatEchoTable(
 }
 
 /** The idle-memory table; its last column compares each row with the server `baseline` (default `ws`). */
-export function formatIdleTable(rows: readonly IdleRow[], baseline = { id: 'ws', label: 'ws' }): string {
+export function formatIdleTable(
+  rows: readonly IdleRow[],
+  baseline: Baseline = { id: 'ws', label: 'ws' },
+): string {
   const head = [
     'server',
     'connections',

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { errorText } from './error-text.js'
 import { pinnedCommand } from './pinning.js'
 
 // What every server prints once it accepts connections: the peers and `echo` `listening ws://127.0.0.1:PORT/`,
@@ -21,6 +22,14 @@ const stopTimeoutMs = 10_000
 export const serverNodeFlags: readonly string[] = (process.env.SWITCHBOARD_BENCH_NODE_FLAGS ?? '')
   .split(' ')
   .filter((flag) => flag !== '')
+
+/** What every harness knows of a server under test: its id for `--only`, its label, how to start it. */
+export interface ServerUnderTest<Id extends string = string> {
+  id: Id
+  label: string
+  /** Arguments for `node`. */
+  args: readonly string[]
+}
 
 /** A server that printed its listening line. */
 export interface RunningServer {
@@ -83,4 +92,27 @@ export async function startServer(
   // Give a fresh server a moment for its startup garbage before anyone reads its memory.
   await sleep(300)
   return { pid: child.pid!, port, stderr, stop: () => stopChild(child) }
+}
+
+/**
+ * Starts `server`, runs `measure` against it, and stops it. A failure to start, or one in `measure`, lands in
+ * `row.error` with the tail of the server's stderr; the row keeps whatever `measure` filled in before.
+ */
+export async function measureWithServer<Row extends { error?: string }>(
+  server: ServerUnderTest,
+  core: number | null,
+  fdLimit: number,
+  row: Row,
+  measure: (running: RunningServer) => Promise<void>,
+): Promise<Row> {
+  let running: RunningServer | undefined
+  try {
+    running = await startServer(server.args, core, fdLimit)
+    await measure(running)
+  } catch (error) {
+    row.error = `${errorText(error)} ${running?.stderr() ?? ''}`.trim()
+  } finally {
+    await running?.stop()
+  }
+  return row
 }

@@ -1,53 +1,38 @@
 // The Socket.IO benchmark's command-line flags (`npm run bench:socketio -- --quick --only=ours`) and their
 // defaults, which are the cases its issue asks for: echo (event, event + ack) at 32 B and 16 KiB, a room
 // broadcast to 10,000 sockets, and idle memory at 10,000 connections.
-import { parseCount, parseSeconds } from './options.js'
+import { defaultEchoOptions, type EchoOptions, parseCount, parseEchoFlag, parseFlags } from './options.js'
 
 /** The servers, in table order; `--only` takes these ids. */
 export const sioServerIds = ['ours', 'socketio'] as const
 export type SioServerId = (typeof sioServerIds)[number]
 
-/** What one Socket.IO benchmark run measures and for how long. */
-export interface SioBenchOptions {
+/**
+ * What one Socket.IO benchmark run measures and for how long. The echo options are bench/options.ts's: an
+ * echo is an event carrying a string of `sizes` bytes, and the warmup and duration are those of every
+ * measured window — echo, broadcast latency, each broadcast K.
+ */
+export interface SioBenchOptions extends EchoOptions {
   /** Server ids to run; empty means both. */
   only: SioServerId[]
-  /** Echo payload sizes: the string the event carries, in bytes. */
-  sizes: number[]
-  /** Closed-loop echo connections. */
-  conns: number
-  /** Echoes each connection keeps in flight. */
-  inflight: number
-  /** Rounds through all echo cases, interleaved; the table shows each case's median round. */
-  repeat: number
   /** Subscriber counts of the broadcast; empty skips it. */
   subs: number[]
   /** Publishes the broadcast's publisher keeps unacknowledged: one throughput window per value. */
   pubInflight: number[]
   /** Offered deliveries/s of the broadcast's latency window. */
   rate: number
-  /** Connections held open for the memory table; 0 skips it. */
-  idleConns: number
-  /** Seconds before and of each measured window: echo, broadcast latency, each broadcast K. */
-  warmupS: number
-  durationS: number
-  /** How long the idle connections are held before the server's RSS is read. */
-  idleHoldS: number
 }
 
-/** A full run: eight echo cases of about 7 s, two broadcasts of about 35 s, two idle holds; about 3 minutes. */
+/**
+ * A full run: eight echo cases of about 7 s, two broadcasts of about 35 s, two idle holds; about 3 minutes.
+ * The echo benchmark's echo and idle defaults are the issue's cases too.
+ */
 export const defaultSioBenchOptions: SioBenchOptions = {
   only: [],
-  sizes: [32, 16384],
-  conns: 100,
-  inflight: 1,
-  repeat: 1,
+  ...defaultEchoOptions,
   subs: [10000],
   pubInflight: [4, 16],
   rate: 20000,
-  idleConns: 10000,
-  warmupS: 1,
-  durationS: 5,
-  idleHoldS: 2,
 }
 
 /**
@@ -78,24 +63,15 @@ function parseOnly(value: string): SioServerId[] {
 
 /** Parses argv after the script name; throws a RangeError naming the bad flag. */
 export function parseSioBenchOptions(argv: readonly string[]): SioBenchOptions {
-  const quick = argv.includes('--quick')
-  const o: SioBenchOptions = { ...defaultSioBenchOptions, ...(quick ? quickOptions : {}) }
-  for (const arg of argv) {
-    if (arg === '--quick') continue
-    const [flag, value = ''] = arg.split('=', 2)
-    if (flag === '--only') o.only = parseOnly(value)
-    else if (flag === '--sizes') o.sizes = parseList(flag, value)
-    else if (flag === '--conns') o.conns = parseCount(flag, value)
-    else if (flag === '--inflight') o.inflight = parseCount(flag, value)
-    else if (flag === '--repeat') o.repeat = parseCount(flag, value)
-    else if (flag === '--subs') o.subs = parseList(flag, value)
-    else if (flag === '--pub-inflight') o.pubInflight = parseList(flag, value)
-    else if (flag === '--rate') o.rate = parseCount(flag, value)
-    else if (flag === '--idle') o.idleConns = parseCount(flag, value)
-    else if (flag === '--warmup') o.warmupS = parseSeconds(flag, value)
-    else if (flag === '--duration') o.durationS = parseSeconds(flag, value)
-    else throw new RangeError(`unknown flag '${arg}'\n${sioUsage}`)
-  }
+  const o = parseFlags(argv, defaultSioBenchOptions, quickOptions, sioUsage, (options, flag, value) => {
+    if (flag === '--only') options.only = parseOnly(value)
+    else if (flag === '--sizes') options.sizes = parseList(flag, value)
+    else if (flag === '--subs') options.subs = parseList(flag, value)
+    else if (flag === '--pub-inflight') options.pubInflight = parseList(flag, value)
+    else if (flag === '--rate') options.rate = parseCount(flag, value)
+    else return parseEchoFlag(options, flag, value)
+    return true
+  })
   if (o.conns === 0 || o.inflight === 0 || o.repeat === 0 || o.durationS === 0 || o.rate === 0) {
     throw new RangeError('--conns, --inflight, --repeat, --rate and --duration must be above 0')
   }

@@ -1,96 +1,9 @@
-// The Socket.IO benchmark's broadcast tables and its summary of ours ÷ socket.io against the issue's
-// targets, as Markdown; the echo and idle tables are bench/report.ts's.
-import { quietShare, quietWaitS } from './proc-stats.js'
+// The Socket.IO benchmark's summary of ours ÷ socket.io against the issue's targets, as Markdown; the echo
+// and idle tables are bench/report.ts's, the broadcast ones bench/fanout-report.ts's.
+import { fanoutBaselineRow } from './fanout-report.js'
 import { count, type EchoRow, formatPercent, formatRatio, formatSize, type IdleRow, table } from './report.js'
 import type { BroadcastRow } from './sio-broadcast.js'
 import { baseline } from './sio-servers.js'
-
-const versus = `vs ${baseline.label}`
-
-function baselineOf(rows: readonly BroadcastRow[], subs: number): BroadcastRow | undefined {
-  return rows.find((r) => r.server === baseline.id && r.subs === subs)
-}
-
-/** Deliveries/s per K; the last column divides by socket.io's row with the same S and K. */
-export function formatBroadcastTable(rows: readonly BroadcastRow[]): string {
-  const head = ['server', 'subscribers', 'in flight', 'deliveries/s', 'loadgen CPU %', 'server CPU %', versus]
-  const body = rows.flatMap((row) => {
-    if (row.throughput.length === 0) return [[row.label, count.format(row.subs), '', 'failed', '', '', '']]
-    return row.throughput.map((w) => {
-      const base = baselineOf(rows, row.subs)?.throughput.find((b) => b.inflight === w.inflight)
-      return [
-        row.label,
-        count.format(row.subs),
-        String(w.inflight),
-        count.format(w.deliveries_per_s),
-        formatPercent(w.work_share),
-        formatPercent(w.serverCpuShare),
-        formatRatio(w.deliveries_per_s, base?.deliveries_per_s),
-      ]
-    })
-  })
-  return table(head, body)
-}
-
-/** Publish-to-receive latency at a fixed offered rate; the last column divides p99 by socket.io's. */
-export function formatBroadcastLatencyTable(rows: readonly BroadcastRow[]): string {
-  const head = ['server', 'subscribers', 'offered deliveries/s', 'achieved', 'p50 µs', 'p99 µs']
-  head.push('loadgen CPU %', 'server CPU %', `p99 ${versus}`)
-  const body = rows.map((row) => {
-    const l = row.latency
-    if (l === undefined) return [row.label, count.format(row.subs), 'failed', '', '', '', '', '', '']
-    return [
-      row.label,
-      count.format(row.subs),
-      count.format(l.offered_per_s),
-      count.format(l.achieved_per_s),
-      count.format(l.p50_us),
-      count.format(l.p99_us),
-      formatPercent(l.work_share),
-      formatPercent(l.serverCpuShare),
-      formatRatio(l.p99_us, baselineOf(rows, row.subs)?.latency?.p99_us),
-    ]
-  })
-  return table(head, body)
-}
-
-/** What the broadcast tables alone do not show: failures, errors, neighbours' load, a saturated load generator. */
-export function broadcastNotes(rows: readonly BroadcastRow[]): string[] {
-  const out: string[] = []
-  for (const row of rows) {
-    const name = `${row.label} × ${count.format(row.subs)}`
-    if (row.error !== undefined) out.push(`${name}: ${row.error}`)
-    if (!row.quiet) out.push(`${name}: the machine stayed busy for ${quietWaitS} s before the case`)
-    if (row.connectS !== undefined)
-      out.push(
-        `${name}: subscribers connected in ${row.connectS.toFixed(1)} s, ${row.connectErrors ?? 0} errors`,
-      )
-    const l = row.latency
-    const windows = [
-      ...(l ? [['latency', l] as const] : []),
-      ...row.throughput.map((w) => [`K=${w.inflight}`, w] as const),
-    ]
-    for (const [what, w] of windows) {
-      if (w.otherCpuShare > quietShare)
-        out.push(`${name}, ${what}: others used ${formatPercent(w.otherCpuShare)}% of a core: noisy`)
-      if (w.work_share > 0.9)
-        out.push(`${name}, ${what}: the load generator needed ${formatPercent(w.work_share)}% of its core`)
-    }
-    for (const w of row.throughput) {
-      if (w.lag_blocked_share > 0.05)
-        out.push(
-          `${name}, K=${w.inflight}: the publisher waited for slow readers ${formatPercent(w.lag_blocked_share)}% of the window`,
-        )
-      if (w.errors > 0)
-        out.push(`${name}, K=${w.inflight}: ${w.errors} connection errors, ${w.open} subscribers open`)
-    }
-    if (l !== undefined && l.received < l.expected)
-      out.push(
-        `${name}, latency: ${count.format(l.expected - l.received)} of ${count.format(l.expected)} copies never arrived`,
-      )
-  }
-  return out
-}
 
 /** One line of the summary: a figure of ours and of socket.io, each with the load generator's CPU share. */
 interface SummaryLine {
@@ -126,9 +39,10 @@ function echoLines(echo: readonly EchoRow[]): SummaryLine[] {
 function broadcastLines(broadcast: readonly BroadcastRow[]): SummaryLine[] {
   return broadcast
     .filter((r) => r.server === 'ours')
-    .flatMap((mine) =>
-      mine.throughput.map((w) => {
-        const theirs = baselineOf(broadcast, mine.subs)?.throughput.find((b) => b.inflight === w.inflight)
+    .flatMap((mine) => {
+      const base = fanoutBaselineRow(broadcast, baseline, mine.subs)
+      return mine.throughput.map((w) => {
+        const theirs = base?.throughput.find((b) => b.inflight === w.inflight)
         return {
           what: `broadcast to ${count.format(mine.subs)}, K=${w.inflight}`,
           unit: 'deliveries/s',
@@ -138,8 +52,8 @@ function broadcastLines(broadcast: readonly BroadcastRow[]): SummaryLine[] {
           theirsLoadgen: theirs?.work_share,
           target: { op: '>=', ratio: 3 },
         } satisfies SummaryLine
-      }),
-    )
+      })
+    })
 }
 
 function idleLines(idle: readonly IdleRow[]): SummaryLine[] {

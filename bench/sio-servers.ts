@@ -1,20 +1,10 @@
-// The two Socket.IO servers bench/socketio.ts compares, the commands that start them, and where each process runs.
+// The two Socket.IO servers bench/socketio.ts compares, and the commands that start them.
 import { join } from 'node:path'
+import type { ServerUnderTest } from './server-process.js'
 import type { SioServerId } from './sio-options.js'
 
 /** One Socket.IO server under test. */
-export interface SioServer {
-  id: SioServerId
-  label: string
-  /** Arguments for `node`. */
-  args: string[]
-}
-
-/** The cores the server and the load generator are pinned to; null when pinning is unavailable. */
-export interface Cores {
-  server: number | null
-  loadgen: number | null
-}
+export type SioServer = ServerUnderTest<SioServerId>
 
 /** Both servers, in table order, the baseline last; `root` is the repository root. */
 export function listSioServers(root: string): SioServer[] {

@@ -2,28 +2,24 @@
 // only — echo (event, event + ack), a room broadcast, idle memory — each server on core 0 while the C load
 // generators drive it from core 1. Ratios are ours ÷ socket.io. Method and results: bench/SOCKETIO.md.
 import { readFileSync } from 'node:fs'
-import { cpus, release } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { measureIdle, pickMedian } from './echo-case.js'
+import {
+  fanoutNotes,
+  formatFanoutLatencyTable,
+  formatFanoutThroughputTable,
+  summarizeFanoutRow,
+} from './fanout-report.js'
+import { root, startHarness, writeHarnessResults } from './harness.js'
 import { buildLoadgen } from './loadgen-driver.js'
-import { loadgenCore, pinningProblem, serverCore } from './pinning.js'
+import type { Cores } from './pinning.js'
 import { quietWaitS, waitForQuiet } from './proc-stats.js'
 import { count, type EchoRow, echoNotes, formatEchoTable, formatIdleTable, type IdleRow } from './report.js'
-import { writeResults } from './results-file.js'
-import { serverNodeFlags } from './server-process.js'
 import { type BroadcastRow, measureSioBroadcast } from './sio-broadcast.js'
-import { errorText, measureSioEcho, measureSioIdle, pickMedian, type SioVariant } from './sio-echo.js'
+import { measureSioEcho, type SioVariant } from './sio-echo.js'
 import { parseSioBenchOptions, type SioBenchOptions } from './sio-options.js'
-import {
-  broadcastNotes,
-  formatBroadcastLatencyTable,
-  formatBroadcastTable,
-  formatSummary,
-} from './sio-report.js'
-import { baseline, type Cores, listSioServers, type SioServer } from './sio-servers.js'
-
-/** The repository root, from dist/bench/socketio.js. */
-const root = fileURLToPath(new URL('../../', import.meta.url))
+import { formatSummary } from './sio-report.js'
+import { baseline, listSioServers, type SioServer } from './sio-servers.js'
 
 const variants: readonly SioVariant[] = ['event', 'ack']
 
@@ -72,11 +68,7 @@ async function runBroadcastCases(
   for (const subs of o.subs) {
     for (const server of servers) {
       const row = await measureSioBroadcast(fanout, server, subs, o, cores)
-      const rates = row.throughput.map((w) => `K=${w.inflight} ${count.format(w.deliveries_per_s)}/s`)
-      const p99 = row.latency ? `, p99 ${count.format(row.latency.p99_us)} µs` : ''
-      console.log(
-        `${server.label} broadcast × ${count.format(subs)}: ${row.error ?? `${rates.join(', ')}${p99}`}`,
-      )
+      console.log(`${server.label} broadcast × ${count.format(subs)}: ${summarizeFanoutRow(row)}`)
       rows.push(row)
     }
   }
@@ -92,7 +84,7 @@ async function runIdleCases(
   const rows: IdleRow[] = []
   for (const server of o.idleConns > 0 ? servers : []) {
     await waitForQuiet()
-    const row = await measureSioIdle(loadgen, server, o, cores)
+    const row = await measureIdle(loadgen, server, 'sio', o, cores)
     const summary =
       row.error ?? `${row.perConnKiB.toFixed(1)} KiB/connection, ${row.open} open, ${row.errors} errors`
     console.log(`${server.label} idle: ${summary}`)
@@ -115,10 +107,10 @@ function printTables(o: SioBenchOptions, echo: EchoRow[], broadcast: BroadcastRo
   }
   if (broadcast.length > 0) {
     console.log(`\nBroadcast: 64 B messages, ${o.durationS} s per K after ${o.warmupS} s warmup\n`)
-    console.log(formatBroadcastTable(broadcast))
+    console.log(formatFanoutThroughputTable(broadcast, baseline))
     console.log(`\nBroadcast latency at a fixed offered rate: ${o.durationS} s after ${o.warmupS} s warmup\n`)
-    console.log(formatBroadcastLatencyTable(broadcast))
-    for (const note of broadcastNotes(broadcast)) console.log(`- ${note}`)
+    console.log(formatFanoutLatencyTable(broadcast, baseline))
+    for (const note of fanoutNotes(broadcast, { connectErrors: true })) console.log(`- ${note}`)
   }
   if (idle.length > 0) {
     console.log(`\nIdle memory: ${o.idleConns} connections held ${o.idleHoldS} s\n`)
@@ -138,20 +130,9 @@ function socketIoVersion(): string {
 }
 
 async function main(): Promise<void> {
-  let o: SioBenchOptions
-  try {
-    o = parseSioBenchOptions(process.argv.slice(2))
-  } catch (error) {
-    console.error(errorText(error))
-    process.exitCode = 2
-    return
-  }
-  const startedAt = new Date()
-  const problem = pinningProblem()
-  console.log(`servers run under: node ${serverNodeFlags.join(' ') || '(V8 defaults)'}`)
-  if (problem !== null) console.log(`not pinning to cores: ${problem}; expect noisier numbers`)
-  const cores: Cores =
-    problem === null ? { server: serverCore, loadgen: loadgenCore } : { server: null, loadgen: null }
+  const harness = startHarness(parseSioBenchOptions)
+  if (harness === undefined) return
+  const { options: o, cores } = harness
   const loadgen = buildLoadgen(root)
   const fanout = buildLoadgen(root, 'fanout')
   const servers = listSioServers(root).filter((s) => o.only.length === 0 || o.only.includes(s.id))
@@ -160,27 +141,7 @@ async function main(): Promise<void> {
   const broadcast = await runBroadcastCases(fanout, servers, o, cores)
   const idle = await runIdleCases(loadgen, servers, o, cores)
   printTables(o, echo, broadcast, idle)
-
-  const machine = {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    kernel: release(),
-    node: process.version,
-    socketIo: socketIoVersion(),
-  }
-  const stamp = startedAt.toISOString().slice(0, 19).replace(/:/g, '-')
-  const path = join(root, 'bench/results', `socketio-${stamp}Z.json`)
-  const pinned = problem === null
-  writeResults(path, {
-    startedAt: startedAt.toISOString(),
-    machine,
-    pinned,
-    options: o,
-    echo,
-    broadcast,
-    idle,
-  })
-  console.log(`\nwrote ${path.slice(root.length)}`)
+  writeHarnessResults('socketio', harness, { echo, broadcast, idle }, { socketIo: socketIoVersion() })
 }
 
 await main()
