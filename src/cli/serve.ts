@@ -28,7 +28,8 @@ export interface RunningServer {
   hub: Hub
   /**
    * The Socket.IO server at /socket.io/ (null without HTTP). Its main namespace's sockets are hub members, and
-   * its rooms are hub rooms: `socket.join(room)` in a `connection` handler joins the hub room.
+   * its rooms are hub rooms: `socket.join(room)` in a `connection` handler joins the hub room. `io.to(room)`
+   * reaches the Socket.IO members of the room only; to reach every transport, publish through the hub.
    */
   socketio: SocketIOServer | null
   /** One `listening …` line per listener, in the order they started. */

@@ -126,7 +126,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   send(data: string | Uint8Array | SharedMessage): boolean {
     if (typeof data === 'string') return this.#sendPacket({ type: PacketType.Message, data })
     if (data instanceof SharedMessage) return this.#sendShared(data)
-    if (!(data instanceof Uint8Array)) throw typeError('eio-send-type', 'send takes a string or a Uint8Array')
+    if (!(data instanceof Uint8Array))
+      throw typeError('eio-send-type', 'send takes a string, a Uint8Array or a SharedMessage')
     return this.#sendPacket({ type: PacketType.Message, data })
   }
 
@@ -235,7 +236,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   #sendShared(message: SharedMessage): boolean {
     const transport = this.#transport
     if (transport.name !== 'websocket' || this.#state !== 'open') return this.#sendPacket(message.packet)
-    transport.sendFrame(message.frame)
+    transport.sendShared(message)
     return true
   }
 

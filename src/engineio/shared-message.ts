@@ -15,6 +15,7 @@ export class SharedMessage {
   /** The message packet carrying the data. */
   get packet(): Packet {
     const { data } = this
+    // The same object either way; the two branches let TypeScript see which kind of packet it is.
     return typeof data === 'string' ? { type: PacketType.Message, data } : { type: PacketType.Message, data }
   }
 

@@ -2,7 +2,7 @@
 // packets as text messages, binary messages as bare bytes, on top of our RFC 6455 engine.
 import { CloseCode } from '../websocket/codec/close-code.js'
 import type { WebSocketConnection } from '../websocket/connection.js'
-import type { PreparedMessage } from '../websocket/prepared-message.js'
+import type { SharedMessage } from './shared-message.js'
 import { decodePacket, encodePacket, type Packet } from './codec/packet.js'
 import { EngineIOProtocolError } from './codec/protocol-error.js'
 import type { EngineCloseReason } from './session.js'
@@ -58,9 +58,13 @@ export class WebSocketTransport {
     this.#connection.send(wire, { binary: typeof wire !== 'string' })
   }
 
-  /** Sends a message framed once for many sessions. */
-  sendFrame(frame: PreparedMessage): void {
-    this.#connection.sendPrepared(frame)
+  /**
+   * Sends a message framed once for many sessions, unless this connection negotiated permessage-deflate: then
+   * it is framed and compressed for this connection alone, as any other message.
+   */
+  sendShared(message: SharedMessage): void {
+    if (this.#connection.extensions !== '') this.send(message.packet)
+    else this.#connection.sendPrepared(message.frame)
   }
 
   /** Writes what this turn sent so far now. */

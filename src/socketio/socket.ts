@@ -56,10 +56,11 @@ const reservedEvents: ReadonlySet<string> = new Set(['disconnecting', 'disconnec
 // biome-ignore lint/suspicious/noExplicitAny: the handle works for a socket of any event maps.
 type AnySocket = Socket<any, any, any>
 let makeControl: (socket: AnySocket) => SocketControl
+let readControl: (socket: AnySocket) => SocketControl
 
 /** The namespace's handle on a socket it made. @internal */
 export function controlOf(socket: AnySocket): SocketControl {
-  return socket.control
+  return readControl(socket)
 }
 
 /**
@@ -106,11 +107,6 @@ export class Socket<
     this.#replayFrom = restored?.emptyOffsetSeq ?? null
     this.handshake = buildHandshake(connection.session.request, connection.remoteAddress, init.auth)
     this.#handle = makeControl(this)
-  }
-
-  /** @internal The namespace's handle; see `controlOf`. */
-  get control(): SocketControl {
-    return this.#handle
   }
 
   /** The Engine.IO session the socket rides on (shared by the client's namespaces); `conn.close()` drops it. */
@@ -459,6 +455,7 @@ export class Socket<
       }
     }
     makeControl = (socket) => new Control(socket)
+    readControl = (socket) => socket.#handle
   }
 }
 

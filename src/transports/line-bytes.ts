@@ -3,20 +3,17 @@
 import type { HubEvent } from '../hub/member.js'
 import { formatEvent } from './codec/json-protocol.js'
 import { formatEventLine } from './codec/line.js'
+import { LastEventCache } from './event-cache.js'
 import type { LineMode } from './line-options.js'
 
-// The hub hands one event object to every member of a room, so each is formatted and encoded once per mode
-// and the same bytes are written to every socket, not once per member.
-const encoded = { text: new WeakMap<HubEvent, Buffer>(), json: new WeakMap<HubEvent, Buffer>() }
+// Each event is formatted and encoded once per mode, and the same bytes are written to every socket.
+const encoded = { text: new LastEventCache<Buffer>(), json: new LastEventCache<Buffer>() }
 
 /** The bytes of `event` as one line in `mode`, shared by every connection that writes it. */
 export function encodeEvent(event: HubEvent, mode: LineMode): Buffer {
-  let bytes = encoded[mode].get(event)
-  if (bytes === undefined) {
-    bytes = lineBytes(mode === 'text' ? formatEventLine(event) : formatEvent({ ...event }))
-    encoded[mode].set(event, bytes)
-  }
-  return bytes
+  return encoded[mode].get(event, (fresh) =>
+    lineBytes(mode === 'text' ? formatEventLine(fresh) : formatEvent({ ...fresh })),
+  )
 }
 
 /** The bytes of one line, with its LF. */

@@ -5,12 +5,14 @@
 // mirror kept here, as Socket.IO's in-memory adapter does.
 import { LocalRooms, type Room, type RoomAdapter, type SocketId } from '../socketio/rooms.js'
 
-/** How the registry moves a socket's hub member; both run after the socket's earlier requests, in order. */
+/**
+ * How the registry moves a socket's hub member. Each move runs after the socket's earlier requests, in order,
+ * and resolves with whether the member is in the room afterwards, or null when the socket has no hub member
+ * (not yet, or no longer). Never rejects.
+ */
 export interface HubRoomMoves {
-  /** Joins the hub room; resolves false when the hub refused (a bad name, a limit). Never rejects. */
-  join(id: SocketId, room: Room): Promise<boolean>
-  /** Leaves the hub room. Never rejects. */
-  leave(id: SocketId, room: Room): Promise<void>
+  join(id: SocketId, room: Room): Promise<boolean | null>
+  leave(id: SocketId, room: Room): Promise<boolean | null>
 }
 
 export class HubRooms implements RoomAdapter {
@@ -29,26 +31,22 @@ export class HubRooms implements RoomAdapter {
     const joining: Promise<void>[] = []
     for (const room of rooms) {
       // The room named by the socket's id is Socket.IO's own; the hub never hears of it.
-      if (room === id || this.#mirror.roomsOf(id).has(room)) {
+      if (room === id) {
         this.#mirror.addAll(id, [room])
         continue
       }
       // In the mirror at once, so `socket.join(room); io.to(room).emit(…)` reaches the socket, as with Socket.IO;
-      // taken back out if the hub refuses.
-      this.#mirror.addAll(id, [room])
-      joining.push(
-        this.#moves.join(id, room).then((joined) => {
-          if (!joined) this.#mirror.del(id, room)
-        }),
-      )
+      // then whatever the hub decided, in the order of the socket's requests.
+      this.#record(id, room, true)
+      joining.push(this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true)))
     }
     if (joining.length > 0) return Promise.all(joining).then(() => undefined)
   }
 
   del(id: SocketId, room: Room): void | Promise<void> {
-    if (!this.#mirror.roomsOf(id).has(room)) return
     this.#mirror.del(id, room)
-    if (room !== id) return this.#moves.leave(id, room)
+    if (room === id) return
+    return this.#moves.leave(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
   }
 
   // The socket is gone; its hub session leaves every room as it detaches.
@@ -66,11 +64,26 @@ export class HubRooms implements RoomAdapter {
 
   /** Records a hub join the client made itself with its `join` event. */
   joined(id: SocketId, room: Room): void {
-    this.#mirror.addAll(id, [room])
+    this.#record(id, room, true)
   }
 
   /** Records a hub leave the client made itself with its `leave` event. */
   left(id: SocketId, room: Room): void {
-    this.#mirror.del(id, room)
+    this.#record(id, room, false)
+  }
+
+  #record(id: SocketId, room: Room, inRoom: boolean): void {
+    // A hub room may be named like another socket's id; it never joins that socket's own Socket.IO room, or
+    // `io.to(otherId)` would reach this socket too.
+    if (inRoom && !this.#isAnotherSocket(id, room) && this.#mirror.roomsOf(id).has(id)) {
+      this.#mirror.addAll(id, [room])
+    } else {
+      this.#mirror.del(id, room)
+    }
+  }
+
+  // Every live socket is in the room named by its id.
+  #isAnotherSocket(id: SocketId, room: Room): boolean {
+    return room !== id && this.#mirror.roomsOf(room).has(room)
   }
 }

@@ -18,6 +18,7 @@ import { type ConnectionGate, refusalMessage } from './connection-gate.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
 import { formatAddress } from './address.js'
+import { LastEventCache } from './event-cache.js'
 import { HubRooms } from './socketio-rooms.js'
 
 const log = debuglog('switchboard:transport')
@@ -50,9 +51,8 @@ export interface WireError {
 
 type Ack = (answer: SocketIOAnswer) => void
 
-// The hub hands one event object to every member of a room, so it is encoded (and framed for WebSocket) once
-// for all Socket.IO members rather than once per socket.
-const prepared = new WeakMap<HubEvent, PreparedEvent>()
+// Encoded (and framed for WebSocket) once per hub event for all Socket.IO members, not once per socket.
+const prepared = new LastEventCache<PreparedEvent>()
 
 /** The event and payload a hub event goes out as (docs/protocol.md, "Socket.IO events"). */
 function eventArguments(event: HubEvent): [string, Record<string, unknown>] {
@@ -84,12 +84,8 @@ class SocketIOMember implements Member {
 
   deliver(event: HubEvent): Delivery {
     if (!this.#socket.connected) return 'dropped'
-    let packet = prepared.get(event)
-    if (packet === undefined) {
-      packet = this.#socket.nsp.prepare(...eventArguments(event))
-      prepared.set(event, packet)
-    }
-    this.#socket.emitPrepared(packet)
+    const socket = this.#socket
+    socket.emitPrepared(prepared.get(event, (fresh) => socket.nsp.prepare(...eventArguments(fresh))))
     this.#counters.messagesOut++
     return 'delivered'
   }
@@ -122,10 +118,8 @@ class SocketIOTransport implements SocketIOListener {
   readonly #gate: ConnectionGate | undefined
   readonly #peers = new Map<string, Peer>()
   readonly #rooms = new HubRooms({
-    join: (id, room) => this.#move(id, (session) => session.join(room), `join ${room}`),
-    leave: async (id, room) => {
-      await this.#move(id, (session) => session.leave(room), `leave ${room}`)
-    },
+    join: (id, room) => this.#move(id, room, (session) => session.join(room), 'join'),
+    leave: (id, room) => this.#move(id, room, (session) => session.leave(room), 'leave'),
   })
   readonly #detaching = new Set<Promise<void>>()
 
@@ -261,18 +255,29 @@ class SocketIOTransport implements SocketIOListener {
   }
 
   // A room move asked for by server code (`socket.join`, `socket.leave`), queued behind the socket's requests.
-  #move(id: string, move: (session: Session) => Promise<unknown>, what: string): Promise<boolean> {
+  #move(
+    id: string,
+    room: string,
+    move: (session: Session) => Promise<unknown>,
+    what: string,
+  ): Promise<boolean | null> {
     const peer = this.#peers.get(id)
-    if (peer === undefined) return Promise.resolve(false)
+    if (peer === undefined) {
+      // A socket.join in the namespace's middleware: the socket is not a hub member yet.
+      log('%s %s by server code before the socket is a hub member: dropped', what, room)
+      return Promise.resolve(null)
+    }
     const moved = peer.queue.then(async () => {
-      if (peer.session === null) return false
-      const result = await move(peer.session)
-      if (result instanceof HubError) log('%s of %s refused: %s', what, peer.member.id, result.message)
-      return !(result instanceof HubError)
+      const session = peer.session
+      if (session === null) return null
+      const result = await move(session)
+      if (result instanceof HubError)
+        log('%s %s of %s refused: %s', what, room, peer.member.id, result.message)
+      return session.rooms.has(room)
     })
     const settled = moved.catch((error: unknown) => {
-      log('%s of %s failed: %s', what, peer.member.id, error)
-      return false
+      log('%s %s of %s failed: %s', what, room, peer.member.id, error)
+      return peer.session?.rooms.has(room) ?? null
     })
     peer.queue = settled
     return settled

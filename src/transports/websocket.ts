@@ -22,6 +22,7 @@ import { runRequest } from './json-requests.js'
 import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 import { newMemberId } from './member-id.js'
 import { formatAddress } from './address.js'
+import { LastEventCache } from './event-cache.js'
 
 const log = debuglog('switchboard:transport')
 
@@ -79,20 +80,16 @@ export interface MemberSocket {
 
 // One frame per event and mode, shared by every recipient: with 10,000 members in a room the event is encoded
 // and framed once, and each connection writes the same bytes (the broadcast path, see bench/).
-const prepared: Record<WireMode, WeakMap<HubEvent, PreparedMessage>> = {
-  plain: new WeakMap(),
-  v1: new WeakMap(),
+const prepared: Record<WireMode, LastEventCache<PreparedMessage>> = {
+  plain: new LastEventCache(),
+  v1: new LastEventCache(),
 }
 
 /** The frame for `event` in `mode`, made on first use and then shared by every connection of that mode. */
 export function preparedFor(event: HubEvent, mode: WireMode): PreparedMessage {
-  const cache = prepared[mode]
-  let message = cache.get(event)
-  if (message === undefined) {
-    message = prepareMessage(mode === 'plain' ? formatPlain(event) : formatEvent({ ...event }))
-    cache.set(event, message)
-  }
-  return message
+  return prepared[mode].get(event, (fresh) =>
+    prepareMessage(mode === 'plain' ? formatPlain(fresh) : formatEvent({ ...fresh })),
+  )
 }
 
 /**

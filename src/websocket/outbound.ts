@@ -85,7 +85,12 @@ export class Outbound<T> {
   sendText(text: string, opcode: number, fin: boolean, mayCompress: boolean): boolean {
     const byteLength = Buffer.byteLength(text)
     const deflate = this.#deflate
-    const compress = deflate !== null && mayCompress && fin && byteLength >= deflate.thresholdBytes
+    const compress =
+      deflate !== null &&
+      mayCompress &&
+      fin &&
+      opcode !== Opcode.Continuation &&
+      byteLength >= deflate.thresholdBytes
     if (compress || this.#pending > 0) return this.send(Buffer.from(text), opcode, fin, mayCompress)
     this.#queue.writeText(fin, opcode, text, byteLength)
     return this.#afterSend(byteLength + 14)
@@ -117,7 +122,10 @@ export class Outbound<T> {
     this.#queue.writeControl(opcode, payload)
   }
 
-  /** Writes what this turn queued now (messages still waiting for zlib follow when they are ready). */
+  /**
+   * Writes what this turn queued now (`SendQueue.flushAlone`). While a message waits for zlib nothing is
+   * written early: the queue keeps the order, and the messages leave as they are compressed.
+   */
   flushAlone(): void {
     if (this.#pending === 0) this.#queue.flushAlone()
   }

@@ -102,8 +102,8 @@ export class SendQueue {
   }
 
   /**
-   * Writes the frames of this turn now, alone: the frames that follow in this turn wait about a millisecond
-   * and leave in a later write, so a peer that reads one message per wake-up sees them as later messages.
+   * Writes the frames of this turn now, alone: the frames that follow in this turn wait for a 1 ms timer and
+   * leave in a later write, so a peer that reads one message per wake-up sees them as later messages.
    */
   flushAlone(): void {
     this.#flushTurn()

@@ -37,3 +37,43 @@ describe('prepared events', () => {
     assert.equal(server.emitPrepared(running.io.sockets.prepare('news', 1)), false)
   })
 })
+
+describe('shared frames and permessage-deflate', () => {
+  it('compresses broadcasts and prepared events for a session that negotiated permessage-deflate', async (t) => {
+    const running = await startIo(t, { perMessageDeflate: true })
+    const { WebSocket } = await import('ws')
+    const ws = new WebSocket(`ws://127.0.0.1:${running.port}/socket.io/?EIO=4&transport=websocket`, {
+      perMessageDeflate: true,
+    })
+    t.after(() => ws.terminate())
+    const messages: string[] = []
+    const waiters: (() => void)[] = []
+    ws.on('message', (data) => {
+      messages.push(String(data))
+      waiters.shift()?.()
+    })
+    const next = async () => {
+      while (messages.length === 0) await new Promise<void>((resolve) => waiters.push(resolve))
+      return messages.shift() ?? ''
+    }
+    assert.match(await next(), /^0\{/)
+    ws.send('40')
+    assert.match(await next(), /^40\{/)
+    assert.equal(ws.extensions, 'permessage-deflate')
+    const big = 'lorem ipsum '.repeat(20_000)
+    const socket = ws as unknown as { _socket: { bytesRead: number } }
+    for (const send of [
+      () => running.io.emit('news', big),
+      () => {
+        const [server] = running.io.sockets.sockets.values()
+        server?.emitPrepared(running.io.sockets.prepare('news', big))
+      },
+    ]) {
+      const before = socket._socket.bytesRead
+      send()
+      assert.equal(await next(), `42["news","${big}"]`)
+      const read = socket._socket.bytesRead - before
+      assert.ok(read < 10_000, `${read} bytes on the wire for a ${big.length}-character event`)
+    }
+  })
+})

@@ -145,6 +145,56 @@ describe('Socket.IO transport under switchboard serve', () => {
     assert.deepEqual([...socket.rooms], [socket.id])
   })
 
+  it('never puts a client in another socket’s own room when it joins a hub room named like that id', async (t) => {
+    const served = await serve(t)
+    const io = served.server.socketio
+    assert.ok(io)
+    const victim = await openClient(t, served)
+    const other = await openClient(t, served)
+    // A hub room like any other: the hub takes it.
+    assert.equal((await other.emitWithAck('join', victim.id)).ok, true)
+    const got: unknown[] = []
+    other.on('secret', (value: unknown) => got.push(value))
+    const arrived = new Promise((resolve) => victim.once('secret', resolve))
+    io.to(victim.id ?? '').emit('secret', 'for the victim only')
+    assert.equal(await arrived, 'for the victim only')
+    // Sent after the secret on the same connection: had the secret gone to `other`, it would be there first.
+    const marker = new Promise((resolve) => other.once('marker', resolve))
+    io.to(other.id ?? '').emit('marker', 1)
+    await marker
+    assert.deepEqual(got, [])
+  })
+
+  it('carries out the client’s room requests and server-code moves in the order they were asked', async (t) => {
+    const served = await serve(t)
+    const io = served.server.socketio
+    assert.ok(io)
+    const ann = await openClient(t, served)
+    assert.equal((await ann.emitWithAck('nick', 'ann')).ok, true)
+    const socket = io.of('/').sockets.get(ann.id ?? '')
+    assert.ok(socket)
+    assert.equal((await ann.emitWithAck('join', 'r1')).ok, true)
+
+    // The transport's own listener queues the client's request first; this one then asks the opposite.
+    let joining: unknown
+    socket.once('leave', () => {
+      joining = socket.join('r1')
+    })
+    assert.deepEqual(await ann.emitWithAck('leave', 'r1'), { ok: true, room: 'r1' })
+    await joining
+    assert.ok(socket.rooms.has('r1'))
+    assert.deepEqual((await ann.emitWithAck('who', 'r1')).members, ['ann'])
+
+    let leaving: unknown
+    socket.once('join', () => {
+      leaving = socket.leave('r2')
+    })
+    assert.equal((await ann.emitWithAck('join', 'r2')).ok, true)
+    await leaving
+    assert.equal(socket.rooms.has('r2'), false)
+    assert.deepEqual((await ann.emitWithAck('who', 'r2')).members, [])
+  })
+
   it('counts Socket.IO connections in /metrics under its own listener', async (t) => {
     const served = await serve(t)
     await openClient(t, served)
