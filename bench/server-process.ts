@@ -17,7 +17,7 @@ const stopTimeoutMs = 10_000
 /**
  * The Node options every server of every harness runs under, ours and the peers alike, so that a ratio
  * compares code, not runtime settings: V8's defaults unless `SWITCHBOARD_BENCH_NODE_FLAGS` gives some, e.g.
- * `--max-semi-space-size=1`, the 1 MiB young generation the `switchboard` command itself starts with.
+ * `--max-semi-space-size=1`, the 1 MiB semi-spaces (a small young generation) the `switchboard` command itself starts with.
  */
 export const serverNodeFlags: readonly string[] = (process.env.SWITCHBOARD_BENCH_NODE_FLAGS ?? '')
   .split(' ')
