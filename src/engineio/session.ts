@@ -72,6 +72,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   #probe: UpgradeProbe | null = null
   // One timer serves both halves of the heartbeat: until the next ping, then until its pong is due.
   #heartbeat: NodeJS.Timeout
+  // When the pending ping is due: a ping that goes out late does not move the pong's deadline later.
+  #pingDueAt = 0
   #awaitingPong = false
   #receiver: SessionReceiver | null = null
   #closeTimer: NodeJS.Timeout | null = null
@@ -100,7 +102,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       }),
     )
     // §Heartbeat: the server pings every pingInterval and expects a pong within pingTimeout.
-    this.#heartbeat = setTimeout(this.#onHeartbeat, limits.pingIntervalMs).unref()
+    this.#heartbeat = this.#schedulePing()
     log('%s: open on %s', this.id, this.#transport.name)
   }
 
@@ -313,7 +315,19 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     if (this.#awaitingPong) return this.#end('ping timeout')
     this.#awaitingPong = true
     this.#sendPacket(ping)
-    this.#heartbeat = setTimeout(this.#onHeartbeat, this.#init.limits.pingTimeoutMs).unref()
+    // The deadline is pingTimeout after the ping was due (pingInterval + pingTimeout after the last pong), however
+    // late a busy event loop ran this timer.
+    const late = Math.max(0, performance.now() - this.#pingDueAt)
+    this.#heartbeat = setTimeout(
+      this.#onHeartbeat,
+      Math.max(0, this.#init.limits.pingTimeoutMs - late),
+    ).unref()
+  }
+
+  #schedulePing(): NodeJS.Timeout {
+    const interval = this.#init.limits.pingIntervalMs
+    this.#pingDueAt = performance.now() + interval
+    return setTimeout(this.#onHeartbeat, interval).unref()
   }
 
   #onPong(): void {
@@ -321,7 +335,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     if (!this.#awaitingPong) return
     this.#awaitingPong = false
     clearTimeout(this.#heartbeat)
-    this.#heartbeat = setTimeout(this.#onHeartbeat, this.#init.limits.pingIntervalMs).unref()
+    this.#heartbeat = this.#schedulePing()
   }
 
   // Upgrading.

@@ -46,6 +46,31 @@ describe('heartbeat over polling', () => {
     await assertEngineError(await poll(running, sid), 400, 1, 'Session ID unknown')
   })
 
+  it('keeps the deadline at pingInterval + pingTimeout when a busy event loop sends the ping late', async (t) => {
+    const interval = 100
+    const timeout = 100
+    const running = await startEngine(t, { pingIntervalMs: interval, pingTimeoutMs: timeout })
+    const { session } = await openPolling(running)
+    const opened = performance.now()
+    // The event loop is busy from 90 ms to 150 ms after the opening, so the ping due at 100 ms goes out ~50 ms late.
+    setTimeout(() => {
+      const until = opened + 150
+      while (performance.now() < until) {
+        // A handler that hogs the event loop, as a slow one in a real server would.
+      }
+    }, 90)
+    assert.deepEqual(await once(session, 'close'), ['ping timeout'])
+    const after = performance.now() - opened
+    assert.ok(
+      after >= interval + timeout - 5,
+      `closed ${after} ms after opening: not before interval + timeout`,
+    )
+    assert.ok(
+      after < interval + timeout + 35,
+      `closed ${after} ms after opening: the late ping moved the deadline`,
+    )
+  })
+
   it('ends the waiting GET with the close packet on ping timeout', async (t) => {
     const running = await startEngine(t, { pingIntervalMs, pingTimeoutMs })
     const { sid, session } = await openPolling(running)
