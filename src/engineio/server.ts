@@ -19,7 +19,8 @@ import {
   resolveEngineSettings,
   type TransportName,
 } from './options.js'
-import { EngineSession, type SessionInit } from './session.js'
+import { EngineSession } from './session.js'
+import type { SessionInit } from './session-types.js'
 
 const log = debuglog('switchboard:eio')
 const protocolVersion = '4'

@@ -30,14 +30,6 @@ import type {
 } from './session-types.js'
 import { type WebSocketHandler, WebSocketTransport } from './websocket.js'
 
-export type {
-  EngineCloseReason,
-  EngineSessionEvents,
-  SessionInit,
-  SessionReceiver,
-  SessionState,
-} from './session-types.js'
-
 const log = debuglog('switchboard:eio')
 
 const NEXT = {

@@ -6,17 +6,15 @@ import { encodePacket, type Packet, PacketType } from './codec/packet.js'
 export class SharedMessage {
   /** What `EngineSession.send` would take: a string as text, bytes as binary. */
   readonly data: string | Uint8Array
+  /** The message packet carrying the data, for sessions still on polling. */
+  readonly packet: Packet
   #frame: PreparedMessage | undefined
 
   constructor(data: string | Uint8Array) {
     this.data = data
-  }
-
-  /** The message packet carrying the data. */
-  get packet(): Packet {
-    const { data } = this
     // The same object either way; the two branches let TypeScript see which kind of packet it is.
-    return typeof data === 'string' ? { type: PacketType.Message, data } : { type: PacketType.Message, data }
+    this.packet =
+      typeof data === 'string' ? { type: PacketType.Message, data } : { type: PacketType.Message, data }
   }
 
   /** The WebSocket frame of the message packet. */

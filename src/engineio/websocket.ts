@@ -5,7 +5,7 @@ import type { WebSocketConnection } from '../websocket/connection.js'
 import type { SharedMessage } from './shared-message.js'
 import { decodePacket, encodePacket, type Packet } from './codec/packet.js'
 import { EngineIOProtocolError } from './codec/protocol-error.js'
-import type { EngineCloseReason } from './session.js'
+import type { EngineCloseReason } from './session-types.js'
 
 /** What the transport tells its session. */
 export interface WebSocketHandler {

@@ -2,7 +2,8 @@
 // packets, each routed to the socket of the namespace it names; packets go out with their attachments after
 // them. Several namespaces share one session, as socket.io-client's Manager multiplexes them.
 import { debuglog } from 'node:util'
-import type { EngineCloseReason, EngineSession, SessionReceiver } from '../engineio/session.js'
+import type { EngineSession } from '../engineio/session.js'
+import type { EngineCloseReason, SessionReceiver } from '../engineio/session-types.js'
 import type { SharedMessage } from '../engineio/shared-message.js'
 import { type EncodedPacket, encodePacket, type Packet, PacketDecoder, PacketType } from './codec/index.js'
 import { SocketIOProtocolError } from './codec/packet.js'

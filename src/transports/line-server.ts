@@ -10,7 +10,7 @@ import { formatErr } from './codec/line.js'
 import { ConnectionGate } from './connection-gate.js'
 import { LineConnection } from './line-connection.js'
 import { type LineOptions, resolveLineOptions } from './line-options.js'
-import { countRefused, newCounters, type TransportCounters } from './listener.js'
+import { countRefused, type Listener, newCounters, type TransportCounters } from './listener.js'
 
 const log = debuglog('switchboard:lines')
 
@@ -113,4 +113,29 @@ export function listen(server: Server, options: ListenOptions): Promise<void> {
       resolve()
     })
   })
+}
+
+/**
+ * The listener of a stream-socket server whose connections `lines` serves: closing stops accepting, says
+ * goodbye to every connection, and waits for both; `afterClose` then tidies what the server left (a socket file).
+ */
+export function lineListener(
+  server: Server,
+  lines: LineServer,
+  url: string,
+  afterClose?: () => Promise<void>,
+): Listener {
+  return {
+    url,
+    get connections() {
+      return lines.connections
+    },
+    counters: lines.counters,
+    async close(reason) {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      await lines.close(reason)
+      await stopped
+      await afterClose?.()
+    },
+  }
 }

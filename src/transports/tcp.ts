@@ -4,7 +4,7 @@ import type { Hub } from '../hub/hub.js'
 import type { ConnectionGate } from './connection-gate.js'
 import type { Listener } from './listener.js'
 import type { LineOptions } from './line-options.js'
-import { LineServer, listen } from './line-server.js'
+import { LineServer, lineListener, listen } from './line-server.js'
 import { formatAddress } from './address.js'
 
 /** Where the TCP transport listens. */
@@ -32,17 +32,5 @@ export async function startTcp(hub: Hub, options: TcpOptions = {}): Promise<List
     lines.accept(socket, socket.remoteAddress ?? 'unknown')
   })
   await listen(server, { host, port })
-  const url = formatAddress('tcp', server.address())
-  return {
-    url,
-    get connections() {
-      return lines.connections
-    },
-    counters: lines.counters,
-    async close(reason) {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
-      await lines.close(reason)
-      await stopped
-    },
-  }
+  return lineListener(server, lines, formatAddress('tcp', server.address()))
 }

@@ -7,7 +7,7 @@ import type { Hub } from '../hub/hub.js'
 import type { ConnectionGate } from './connection-gate.js'
 import type { Listener } from './listener.js'
 import type { LineOptions } from './line-options.js'
-import { LineServer, listen } from './line-server.js'
+import { LineServer, lineListener, listen } from './line-server.js'
 
 /** Where the Unix transport listens. */
 export interface UnixSettings {
@@ -38,19 +38,7 @@ export async function startUnix(hub: Hub, options: UnixOptions = {}): Promise<Li
   })
   await listen(server, { path })
   const { ino } = await lstat(path)
-  return {
-    url: `unix://${path}`,
-    get connections() {
-      return lines.connections
-    },
-    counters: lines.counters,
-    async close(reason) {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
-      await lines.close(reason)
-      await stopped
-      await removeOwnSocket(path, ino)
-    },
-  }
+  return lineListener(server, lines, `unix://${path}`, () => removeOwnSocket(path, ino))
 }
 
 /** Unlinks a socket file nobody accepts on (a crash left it); refuses to touch a live one or a non-socket. */

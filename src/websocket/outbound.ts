@@ -65,15 +65,8 @@ export class Outbound<T> {
 
   /** Sends one frame of a message; false once past the high-water mark. */
   send(payload: Uint8Array, opcode: number, fin: boolean, mayCompress: boolean): boolean {
-    const deflate = this.#deflate
-    // Fragmented messages go uncompressed, which RFC 7692 §6 allows per message.
-    const compress =
-      deflate !== null &&
-      mayCompress &&
-      fin &&
-      opcode !== Opcode.Continuation &&
-      payload.length >= deflate.thresholdBytes
-    if (compress) this.#compressInOrder(deflate.deflater, payload, opcode)
+    const deflater = this.#deflaterFor(payload.length, opcode, fin, mayCompress)
+    if (deflater) this.#compressInOrder(deflater, payload, opcode)
     else if (this.#pending > 0)
       this.#inOrder(payload.length, () => this.#queue.writeFrame(fin, false, opcode, payload))
     else this.#queue.writeFrame(fin, false, opcode, payload)
@@ -84,16 +77,23 @@ export class Outbound<T> {
   /** Sends one frame of a text message given as a string; the same as `send` with its UTF-8 bytes. */
   sendText(text: string, opcode: number, fin: boolean, mayCompress: boolean): boolean {
     const byteLength = Buffer.byteLength(text)
-    const deflate = this.#deflate
-    const compress =
-      deflate !== null &&
-      mayCompress &&
-      fin &&
-      opcode !== Opcode.Continuation &&
-      byteLength >= deflate.thresholdBytes
-    if (compress || this.#pending > 0) return this.send(Buffer.from(text), opcode, fin, mayCompress)
+    if (this.#deflaterFor(byteLength, opcode, fin, mayCompress) || this.#pending > 0)
+      return this.send(Buffer.from(text), opcode, fin, mayCompress)
     this.#queue.writeText(fin, opcode, text, byteLength)
     return this.#afterSend(byteLength + 14)
+  }
+
+  // The deflater when this frame is to be compressed. Fragmented messages go uncompressed, which RFC 7692 §6
+  // allows per message, and so do those under the threshold.
+  #deflaterFor(
+    byteLength: number,
+    opcode: number,
+    fin: boolean,
+    mayCompress: boolean,
+  ): MessageDeflater | null {
+    const deflate = this.#deflate
+    if (deflate === null || !mayCompress || !fin || opcode === Opcode.Continuation) return null
+    return byteLength >= deflate.thresholdBytes ? deflate.deflater : null
   }
 
   /** Sends bytes that already form a whole frame (a prepared broadcast message). */

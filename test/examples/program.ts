@@ -3,65 +3,14 @@
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { EventEmitter, once } from 'node:events'
+import { once } from 'node:events'
 import { type AddressInfo, createServer } from 'node:net'
-import type { Readable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { LineReader } from '../helpers/line-reader.js'
 
 // This file runs as dist/test/examples/program.js; the programs are in dist/examples/.
 const examplesDir = fileURLToPath(new URL('../../examples/', import.meta.url))
-
-/** Splits what a stream carries into lines and hands them out in order; `describe` says what ran, for failures. */
-export class LineReader {
-  readonly lines: string[] = []
-  #read = 0
-  #ended = false
-  readonly #events = new EventEmitter()
-  readonly #describe: () => string
-
-  constructor(stream: Readable, describe: () => string) {
-    this.#describe = describe
-    let rest = ''
-    stream.setEncoding('utf8')
-    stream.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n')
-      rest = parts.pop() ?? ''
-      this.lines.push(...parts)
-      this.#events.emit('change')
-    })
-    stream.on('close', () => {
-      if (rest !== '') this.lines.push(rest)
-      this.#ended = true
-      this.#events.emit('change')
-    })
-  }
-
-  /** The next line not handed out yet; rejects if the stream ends first. */
-  async next(): Promise<string> {
-    while (this.#read >= this.lines.length) {
-      if (this.#ended) throw new Error(`output ended before the line wanted\n${this.#describe()}`)
-      await once(this.#events, 'change')
-    }
-    return this.lines[this.#read++]
-  }
-
-  /** Skips lines up to the first that matches `pattern`, and returns it. */
-  async until(pattern: RegExp): Promise<string> {
-    for (;;) {
-      const line = await this.next()
-      if (pattern.test(line)) return line
-    }
-  }
-
-  /** Every line not handed out yet, once the stream has ended. */
-  async rest(): Promise<string[]> {
-    while (!this.#ended) await once(this.#events, 'change')
-    const rest = this.lines.slice(this.#read)
-    this.#read = this.lines.length
-    return rest
-  }
-}
 
 /** A running program: its output lines, its stdin, and how it ended. */
 export interface Program {

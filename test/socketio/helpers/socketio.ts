@@ -11,6 +11,7 @@ import {
   type Socket as ClientSocket,
   type SocketOptions,
 } from 'socket.io-client'
+import { ClientInbox } from '../../engineio/helpers/engine.js'
 import type { DisconnectReason } from '../../../src/socketio/disconnect-reason.js'
 import type { Namespace } from '../../../src/socketio/namespace.js'
 import type { SocketIOServerOptions } from '../../../src/socketio/options.js'
@@ -137,31 +138,12 @@ export async function openEngineClient(
   t: TestContext,
   running: Endpoint,
   transports: ('polling' | 'websocket')[] = ['websocket'],
-): Promise<{ engine: EioClient; messages: MessageQueue }> {
+): Promise<{ engine: EioClient; messages: ClientInbox }> {
   const engine = new EioClient(running.origin, { path: '/socket.io/', transports })
-  const messages = new MessageQueue(engine)
+  const messages = new ClientInbox(engine)
   t.after(() => engine.close())
   await clientEvent(engine, 'open')
   return { engine, messages }
-}
-
-/** The messages an engine.io-client session received, in order; nothing is lost between `next` calls. */
-export class MessageQueue {
-  readonly #items: unknown[] = []
-  readonly #waiters: ((item: unknown) => void)[] = []
-
-  constructor(engine: EioClient) {
-    engine.on('message', (data) => {
-      const waiter = this.#waiters.shift()
-      if (waiter) waiter(data)
-      else this.#items.push(data)
-    })
-  }
-
-  next(): Promise<unknown> {
-    if (this.#items.length > 0) return Promise.resolve(this.#items.shift())
-    return new Promise((resolve) => this.#waiters.push(resolve))
-  }
 }
 
 /** Bytes of a Buffer, Uint8Array or ArrayBuffer as a Buffer, to compare what the client got. */
