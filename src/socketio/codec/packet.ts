@@ -1,6 +1,7 @@
 // The Socket.IO v5 packet and its text form `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`, both ways:
 // encoding moves bytes out of the arguments as numbered placeholders (Socket.IO protocol v5, "Packet encoding").
 import { rangeError, SwitchboardError, typeError } from '../../errors.js'
+import { stringifyArray } from './stringify-array.js'
 
 /**
  * Socket.IO packet types, the first character of every packet. BINARY_EVENT and BINARY_ACK exist only on the
@@ -173,7 +174,7 @@ export function toBytes(value: unknown): Uint8Array | undefined {
 function stringifyArguments(args: readonly unknown[]): { json: string; attachments: Uint8Array[] } {
   const attachments: Uint8Array[] = []
   // Most packets hold no bytes, and JSON.stringify without a replacer is several times faster.
-  if (!mayHoldBytes(args, 0)) return { json: JSON.stringify(args), attachments }
+  if (!mayHoldBytes(args, 0)) return { json: stringifyArray(args), attachments }
   const json = JSON.stringify(args, function (this: Record<string, unknown>, key: string, value: unknown) {
     // `value` has been through toJSON already (a Buffer becomes {type, data}), so look at the original too.
     const bytes = toBytes(this[key]) ?? toBytes(value)
