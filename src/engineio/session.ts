@@ -16,9 +16,11 @@ import { typeError } from '../errors.js'
 import type { WebSocketConnection } from '../websocket/connection.js'
 import { isBinaryPacket, openPacket, type Packet, PacketType } from './codec/packet.js'
 import type { EngineIOProtocolError } from './codec/protocol-error.js'
+import { Heartbeat, type HeartbeatOwner } from './heartbeat.js'
 import type { ExtraHeaders } from './http-answer.js'
 import type { TransportName } from './options.js'
-import { type PollingFailure, PollingTransport } from './polling.js'
+import type { PollingFailure } from './polling.js'
+import { type PollingOwner, PollingQueue } from './polling-queue.js'
 import { SharedMessage } from './shared-message.js'
 import { UpgradeProbe } from './upgrade.js'
 import type {
@@ -39,12 +41,12 @@ const NEXT = {
   closed: [],
 } as const satisfies Record<SessionState, readonly SessionState[]>
 
-const noop: Packet = { type: PacketType.Noop, data: '' }
-const closePacket: Packet = { type: PacketType.Close, data: '' }
 const ping: Packet = { type: PacketType.Ping, data: '' }
 
+// What the session's parts (its transports, polling queue and heartbeat) call: one object per session.
+type Port = WebSocketHandler & PollingOwner & HeartbeatOwner
 // Set by EngineSession's static block, the one place that may reach a session's private members.
-let makeWebSocketHandler: (session: EngineSession) => WebSocketHandler
+let makePort: (session: EngineSession) => Port
 
 /** An Engine.IO session: send and receive messages, whatever the transport underneath. */
 
@@ -57,18 +59,11 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
   // Read once at the opening: a socket that has closed no longer knows its peer.
   readonly #remoteAddress: string | undefined
   #state: SessionState = 'open'
-  #transport: PollingTransport | WebSocketTransport
-  // Packets for the next GET; only a polling session buffers.
-  #buffer: Packet[] = []
-  #flushQueued = false
+  readonly #port: Port
+  #transport: PollingQueue | WebSocketTransport
   #probe: UpgradeProbe | null = null
-  // One timer serves both halves of the heartbeat: until the next ping, then until its pong is due.
-  #heartbeat: NodeJS.Timeout
-  // When the pending ping is due: a ping that goes out late does not move the pong's deadline later.
-  #pingDueAt = 0
-  #awaitingPong = false
+  readonly #heartbeat: Heartbeat
   #receiver: SessionReceiver | null = null
-  #closeTimer: NodeJS.Timeout | null = null
 
   /** Opens a session on the polling transport, or on `connection` for a WebSocket-only session. */
   constructor(
@@ -82,8 +77,11 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.request = request
     this.#init = init
     this.#remoteAddress = request.socket.remoteAddress
-    this.#transport = connection ? this.#webSocketTransport(connection) : this.#pollingTransport()
+    this.#port = makePort(this)
     const { limits } = init
+    this.#transport = connection
+      ? new WebSocketTransport(connection, this.#port)
+      : new PollingQueue(this.#port, limits)
     this.#sendPacket(
       openPacket({
         sid: id,
@@ -94,7 +92,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       }),
     )
     // §Heartbeat: the server pings every pingInterval and expects a pong within pingTimeout.
-    this.#heartbeat = this.#schedulePing()
+    this.#heartbeat = new Heartbeat(limits, this.#port)
     log('%s: open on %s', this.id, this.#transport.name)
   }
 
@@ -186,25 +184,6 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.#end('server shutting down')
   }
 
-  #pollingTransport(): PollingTransport {
-    const polling: PollingTransport = new PollingTransport(
-      {
-        onPoll: () => this.#onPoll(),
-        onPackets: (packets) => this.#onPackets(packets),
-        // A POST of the old transport may still fail after an upgrade; it does not end the WebSocket.
-        onFailure: (reason: PollingFailure) => {
-          if (this.#transport === polling) this.#end(reason)
-        },
-      },
-      this.#init.limits.maxPayloadBytes,
-    )
-    return polling
-  }
-
-  #webSocketTransport(connection: WebSocketConnection): WebSocketTransport {
-    return new WebSocketTransport(connection, makeWebSocketHandler(this))
-  }
-
   #moveTo(state: SessionState): void {
     if (state === this.#state) return
     const allowed: readonly SessionState[] = NEXT[this.#state]
@@ -222,8 +201,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       transport.send(packet)
       return true
     }
-    this.#buffer.push(packet)
-    this.#queueFlush()
+    transport.push(packet)
     return true
   }
 
@@ -232,37 +210,6 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     if (transport.name !== 'websocket' || this.#state !== 'open') return this.#sendPacket(message.packet)
     transport.sendShared(message)
     return true
-  }
-
-  // Packets sent in the same tick share one answer: the flush waits for the end of the current job.
-  #queueFlush(): void {
-    if (this.#flushQueued || this.#state !== 'open' || this.#transport.name !== 'polling') return
-    if (!this.#transport.waiting) return
-    this.#flushQueued = true
-    queueMicrotask(this.#flush)
-  }
-
-  readonly #flush = (): void => {
-    this.#flushQueued = false
-    const transport = this.#transport
-    if (this.#state !== 'open' || transport.name !== 'polling' || this.#buffer.length === 0) return
-    if (transport.write(this.#buffer)) this.#buffer = []
-  }
-
-  #onPoll(): void {
-    const transport = this.#transport as PollingTransport
-    switch (this.#state) {
-      case 'upgrading':
-        // §Upgrade: polling is paused; its GETs are ended with a noop, and what is buffered waits for the WebSocket.
-        transport.write([noop])
-        return
-      case 'closing':
-        transport.write(this.#buffer)
-        this.#buffer = []
-        return this.#finish('forced close')
-      default:
-        if (this.#buffer.length > 0) this.#queueFlush()
-    }
   }
 
   // Receiving.
@@ -284,7 +231,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
         }
         return
       case PacketType.Pong:
-        return this.#onPong()
+        return this.#heartbeat.onPong()
       case PacketType.Ping:
         // v4 clients never ping (the server does), but an answer costs nothing and helps people debugging by hand.
         this.#sendPacket({ type: PacketType.Pong, data: packet.data as string })
@@ -300,43 +247,12 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     }
   }
 
-  // Heartbeat.
-
-  readonly #onHeartbeat = (): void => {
-    if (this.#state === 'closing' || this.#state === 'closed') return
-    if (this.#awaitingPong) return this.#end('ping timeout')
-    this.#awaitingPong = true
-    this.#sendPacket(ping)
-    // The deadline is pingTimeout after the ping was due (pingInterval + pingTimeout after the last pong), however
-    // late a busy event loop ran this timer.
-    const late = Math.max(0, performance.now() - this.#pingDueAt)
-    this.#heartbeat = setTimeout(
-      this.#onHeartbeat,
-      Math.max(0, this.#init.limits.pingTimeoutMs - late),
-    ).unref()
-  }
-
-  #schedulePing(): NodeJS.Timeout {
-    const interval = this.#init.limits.pingIntervalMs
-    this.#pingDueAt = performance.now() + interval
-    return setTimeout(this.#onHeartbeat, interval).unref()
-  }
-
-  #onPong(): void {
-    // A pong nobody asked for is ignored: it must not push the next ping further away.
-    if (!this.#awaitingPong) return
-    this.#awaitingPong = false
-    clearTimeout(this.#heartbeat)
-    this.#heartbeat = this.#schedulePing()
-  }
-
   // Upgrading.
 
   #onProbe(): boolean {
     if (this.#state !== 'open' || this.#transport.name !== 'polling') return false
     this.#moveTo('upgrading')
-    // §Upgrade: a GET waiting now is ended with a noop so that the client can pause polling.
-    this.#transport.write([noop])
+    this.#transport.releasePoll()
     return true
   }
 
@@ -344,14 +260,12 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.#probe = null
     const polling = this.#transport
     if (this.#state !== 'upgrading' || polling.name !== 'polling') return false
-    polling.write([noop])
-    const transport = this.#webSocketTransport(connection)
+    polling.releasePoll()
+    const transport = new WebSocketTransport(connection, this.#port)
     this.#transport = transport
     this.#moveTo('open')
-    // What was buffered for polling goes first, in order, so no message is lost or overtaken.
-    const buffered = this.#buffer
-    this.#buffer = []
-    for (const packet of buffered) transport.send(packet)
+    // What was queued for polling goes first, in order, so no message is lost or overtaken.
+    for (const packet of polling.take()) transport.send(packet)
     this.emit('upgrade', 'websocket')
     return true
   }
@@ -360,7 +274,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
     this.#probe = null
     if (this.#state !== 'upgrading') return
     this.#moveTo('open')
-    this.#queueFlush()
+    const transport = this.#transport
+    if (transport.name === 'polling') transport.flushSoon()
   }
 
   // Closing.
@@ -371,7 +286,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       if (reason !== 'forced close') this.#finish(reason)
       return
     }
-    this.#stopHeartbeat()
+    this.#heartbeat.stop()
     const probe = this.#probe
     this.#probe = null
     const transport = this.#transport
@@ -380,49 +295,39 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       transport.close(reason)
       return this.#finish(reason)
     }
-    // The client closed: its waiting GET just ends (noop). Otherwise the close packet tells it why polling stops.
-    const last = reason === 'transport close' ? noop : closePacket
-    if (this.#state === 'upgrading') {
-      // Polling is paused and no GET will come to take the close packet: the probing WebSocket carries what is
-      // buffered and the close packet, a GET still waiting ends with a noop, and the session ends now.
-      probe?.cancel(last === noop ? [] : [...this.#buffer, last])
-      transport.write(probe ? [noop] : [...this.#buffer, last])
-      return this.#finish(reason)
-    }
-    probe?.cancel()
-    if (transport.write([...this.#buffer, last])) return this.#finish(reason)
-    if (reason !== 'forced close') return this.#finish(reason)
-    // close() with no GET waiting: the next GET takes what is buffered and the close packet, if it comes soon.
-    this.#buffer.push(closePacket)
+    if (transport.close(reason, probe)) return this.#finish(reason)
     this.#moveTo('closing')
-    this.#closeTimer = setTimeout(() => this.#finish('forced close'), this.#init.limits.pingTimeoutMs).unref()
-  }
-
-  #stopHeartbeat(): void {
-    clearTimeout(this.#heartbeat)
-    this.#awaitingPong = false
   }
 
   #finish(reason: EngineCloseReason): void {
     if (this.#state === 'closed') return
     this.#moveTo('closed')
-    this.#stopHeartbeat()
-    if (this.#closeTimer) clearTimeout(this.#closeTimer)
-    this.#buffer = []
+    this.#heartbeat.stop()
+    const transport = this.#transport
+    if (transport.name === 'polling') transport.clear()
     this.#init.onClosed(this)
     this.#receiver?.onClose(reason)
     this.emit('close', reason)
   }
 
   static {
-    // One small object per WebSocket transport, its methods shared, rather than a closure per method.
-    class Handler implements WebSocketHandler {
+    // One small object per session, its methods shared, rather than a closure per callback.
+    class SessionPort implements Port {
       readonly #session: EngineSession
       constructor(session: EngineSession) {
         this.#session = session
       }
+      get state(): SessionState {
+        return this.#session.#state
+      }
+      get ending(): boolean {
+        return this.#session.#state === 'closing' || this.#session.#state === 'closed'
+      }
       onPacket(packet: Packet): void {
         this.#session.#onPacket(packet)
+      }
+      onPackets(packets: readonly Packet[]): boolean {
+        return this.#session.#onPackets(packets)
       }
       onFailure(error: EngineIOProtocolError): void {
         log('%s: %s', this.#session.id, error.message)
@@ -431,8 +336,21 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> {
       onClose(reason: 'transport close' | 'transport error'): void {
         this.#session.#end(reason)
       }
+      onPollingFailure(reason: PollingFailure): void {
+        // A POST of the old transport may still fail after an upgrade; it does not end the WebSocket.
+        if (this.#session.#transport.name === 'polling') this.#session.#end(reason)
+      }
+      onClosingDone(): void {
+        this.#session.#finish('forced close')
+      }
+      sendPing(): void {
+        this.#session.#sendPacket(ping)
+      }
+      onPingTimeout(): void {
+        this.#session.#end('ping timeout')
+      }
     }
-    makeWebSocketHandler = (session) => new Handler(session)
+    makePort = (session) => new SessionPort(session)
   }
 }
 

@@ -8,21 +8,16 @@ import { rangeError } from '../errors.js'
 import type { IncomingMessage } from 'node:http'
 import { debuglog } from 'node:util'
 import type { EngineSession } from '../engineio/session.js'
-import { type AckCallback, AckRegistry, type ErrorFirstAckCallback } from './acks.js'
-import { BroadcastOperator, checkEventName, checkTimeout } from './broadcast.js'
-import {
-  type EncodedPacket,
-  type EventArguments,
-  encodePacket,
-  type Packet,
-  PacketType,
-} from './codec/index.js'
+import { AckRegistry, type ErrorFirstAckCallback } from './acks.js'
+import { BroadcastOperator, checkTimeout } from './broadcast.js'
+import { type EventArguments, type Packet, PacketType } from './codec/index.js'
 import type { OutgoingPacket, SocketIOConnection } from './connection.js'
 import { type DisconnectReason, recoverableReasons } from './disconnect-reason.js'
 import { buildHandshake, type Handshake } from './handshake.js'
 import type { Namespace } from './namespace.js'
 import type { PreparedEvent } from './prepared-event.js'
 import { SocketListeners } from './socket-listeners.js'
+import { type EmitFlags, plain, SocketOutbox } from './socket-outbox.js'
 import type { RestoredSession } from './recovery.js'
 import type { Room } from './rooms.js'
 import type { FlaggedEmitter, SocketControl, SocketHost, SocketInit, SocketState } from './socket-types.js'
@@ -43,12 +38,6 @@ const NEXT = {
   disconnected: [],
 } as const satisfies Record<SocketState, readonly SocketState[]>
 
-interface EmitFlags {
-  volatile: boolean
-  timeoutMs: number | undefined
-}
-
-const plain: EmitFlags = { volatile: false, timeoutMs: undefined }
 const reservedEvents: ReadonlySet<string> = new Set(['disconnecting', 'disconnect', 'error'])
 
 // What the namespace does with a socket, kept off the public class: one small object per socket whose methods
@@ -86,10 +75,8 @@ export class Socket<
   readonly #host: SocketHost<Socket<ListenEvents, EmitEvents, SocketData>>
   readonly #connection: SocketIOConnection
   readonly #acks = new AckRegistry()
+  readonly #outbox: SocketOutbox
   #state: SocketState = 'connecting'
-  // Packets emitted while the middleware runs go out after the CONNECT answer.
-  #early: { encoded: OutgoingPacket; seq: number | undefined }[] = []
-  #replayFrom: number | null
   readonly #restored: RestoredSession | null
   readonly #handle: SocketControl
 
@@ -104,7 +91,7 @@ export class Socket<
     this.id = restored?.id ?? newSocketId()
     this.#pid = restored?.pid ?? host.recovery?.newPid()
     this.data = (restored?.data ?? {}) as SocketData
-    this.#replayFrom = restored?.emptyOffsetSeq ?? null
+    this.#outbox = new SocketOutbox(this.id, host, connection, this.#acks, restored?.emptyOffsetSeq ?? null)
     this.handshake = buildHandshake(connection.session.request, connection.remoteAddress, init.auth)
     this.#handle = makeControl(this)
   }
@@ -142,7 +129,7 @@ export class Socket<
    * carry (`RangeError`, `TypeError`).
    */
   emit<Event extends EventNames<EmitEvents>>(event: Event, ...args: EventParams<EmitEvents, Event>): boolean {
-    return this.#emit(event, args, plain)
+    return this.#outbox.emit(event, args, plain, this.#state)
   }
 
   /** Sends an event and resolves with the first argument of the client's ack; rejects if the socket ends first. */
@@ -150,7 +137,7 @@ export class Socket<
     event: Event,
     ...args: EmitWithAckParams<EmitEvents, Event>
   ): Promise<EmitWithAckResult<EmitEvents, Event>> {
-    return this.#emitWithAck(event, args, plain)
+    return this.#outbox.emitWithAck(event, args, plain, this.#state)
   }
 
   /**
@@ -163,13 +150,14 @@ export class Socket<
         'sio-prepared-namespace',
         `an event prepared for ${prepared.namespace} sent on ${this.nsp.name}`,
       )
-    if (this.#host.recovery !== null) return this.#emit(prepared.args[0], prepared.args.slice(1), plain)
-    return this.#sendEncoded(prepared.parts, false, undefined)
+    if (this.#host.recovery !== null)
+      return this.#outbox.emit(prepared.args[0], prepared.args.slice(1), plain, this.#state)
+    return this.#outbox.send(prepared.parts, false, undefined, this.#state)
   }
 
   /** Sends `message` events, as `WebSocket.send` would. */
   send(...args: unknown[]): this {
-    this.#emit('message', args, plain)
+    this.#outbox.emit('message', args, plain, this.#state)
     return this
   }
 
@@ -246,71 +234,9 @@ export class Socket<
 
   #flagged(flags: EmitFlags): FlaggedEmitter<EmitEvents> {
     return {
-      emit: (event, ...args) => this.#emit(event, args, flags),
-      emitWithAck: (event, ...args) => this.#emitWithAck(event, args, flags),
+      emit: (event, ...args) => this.#outbox.emit(event, args, flags, this.#state),
+      emitWithAck: (event, ...args) => this.#outbox.emitWithAck(event, args, flags, this.#state),
     }
-  }
-
-  #emitWithAck<Result>(event: string, args: readonly unknown[], flags: EmitFlags): Promise<Result> {
-    return new Promise((resolve, reject) => {
-      const callback: ErrorFirstAckCallback = (error, reply) =>
-        error ? reject(error) : resolve(reply as Result)
-      this.#emitEvent([event, ...args] as EventArguments, flags, callback, true)
-    })
-  }
-
-  #emit(event: string, args: readonly unknown[], flags: EmitFlags): boolean {
-    const list = [event, ...args] as EventArguments
-    const last = list[list.length - 1]
-    if (typeof last !== 'function') return this.#emitEvent(list, flags, undefined, false)
-    list.pop()
-    return this.#emitEvent(list, flags, last as AckCallback, flags.timeoutMs !== undefined)
-  }
-
-  #emitEvent(
-    args: EventArguments,
-    flags: EmitFlags,
-    ack: AckCallback | ErrorFirstAckCallback | undefined,
-    errorFirst: boolean,
-  ): boolean {
-    checkEventName(args[0])
-    if (this.#state === 'disconnected') {
-      if (ack && errorFirst) queueMicrotask(() => (ack as ErrorFirstAckCallback)(disconnectedError()))
-      return false
-    }
-    const namespace = this.#host.name
-    if (ack === undefined && !flags.volatile && this.#host.recovery && this.#state === 'connected') {
-      // Stored with an offset like any broadcast, so that the client can get it back after a reconnection.
-      this.#host.broadcast(args, { rooms: new Set([this.id]), except: new Set(), volatile: false })
-      return true
-    }
-    if (!ack)
-      return this.#sendEncoded(
-        encodePacket({ type: PacketType.Event, namespace, data: args }),
-        flags.volatile,
-        undefined,
-      )
-    const id = this.#acks.register(ack, flags.timeoutMs, errorFirst)
-    let encoded: EncodedPacket
-    try {
-      encoded = encodePacket({ type: PacketType.Event, namespace, data: args, id })
-    } catch (error) {
-      // Arguments JSON cannot carry: the caller hears of it now, and no ack waits for an event never sent.
-      this.#acks.forget(id)
-      throw error
-    }
-    return this.#sendEncoded(encoded, flags.volatile, undefined)
-  }
-
-  #sendEncoded(encoded: OutgoingPacket, volatile: boolean, seq: number | undefined): boolean {
-    if (volatile && !(this.#state === 'connected' && this.#connection.writable)) return false
-    if (this.#state === 'disconnected') return false
-    if (this.#state === 'connecting') {
-      this.#early.push({ encoded, seq })
-      return true
-    }
-    if (seq !== undefined && this.#replayFrom === null) this.#replayFrom = seq - 1
-    return this.#connection.send(encoded)
   }
 
   // Receiving.
@@ -363,32 +289,15 @@ export class Socket<
     if (this.#state !== 'connecting') return
     this.#moveTo('connected')
     this.join([this.id, ...(this.#restored?.rooms ?? [])])
-    const data = this.#pid === undefined ? { sid: this.id } : { sid: this.id, pid: this.#pid }
-    this.#connection.sendPacket({ type: PacketType.Connect, namespace: this.#host.name, data })
-    // The CONNECT answer leaves now, in a write of its own, before the `connection` handlers run, and what
-    // they emit follows a moment later in another: the client hears it without waiting for them, and a client
-    // that takes one message per wake-up (the official protocol test suite's does) does not lose theirs.
-    this.#connection.flush()
-    for (const missed of this.#restored?.missed ?? []) {
-      this.#connection.sendPacket({
-        type: PacketType.Event,
-        namespace: this.#host.name,
-        data: missed as EventArguments,
-      })
-    }
-    const early = this.#early
-    this.#early = []
-    for (const { encoded, seq } of early) this.#sendEncoded(encoded, false, seq)
+    const early = this.#outbox.connect(this.#pid, this.#restored?.missed ?? [])
+    for (const { encoded, seq } of early) this.#outbox.send(encoded, false, seq, this.#state)
   }
 
   #refuse(error: { message: string; data?: unknown }): void {
     if (this.#state !== 'connecting') return
-    const data =
-      error.data === undefined ? { message: error.message } : { message: error.message, data: error.data }
-    this.#connection.sendPacket({ type: PacketType.ConnectError, namespace: this.#host.name, data })
+    this.#outbox.refuse(error)
     this.#connection.detach(this.#host.name, this.#handle)
     this.#host.adapter.delAll(this.id)
-    this.#early = []
     this.#moveTo('disconnected')
   }
 
@@ -398,7 +307,7 @@ export class Socket<
     this.#connection.detach(this.#host.name, this.#handle)
     if (!wasConnected) {
       this.#host.adapter.delAll(this.id)
-      this.#early = []
+      this.#outbox.dropEarly()
       return this.#moveTo('disconnected')
     }
     const { recovery } = this.#host
@@ -409,7 +318,7 @@ export class Socket<
         pid: this.#pid,
         rooms: [...this.rooms],
         data: this.data,
-        emptyOffsetSeq: this.#replayFrom ?? recovery.lastSeq,
+        emptyOffsetSeq: this.#outbox.replayFrom ?? recovery.lastSeq,
       })
     }
     this.#emitReserved('disconnecting', reason)
@@ -448,10 +357,11 @@ export class Socket<
         this.#socket.#refuse(error)
       }
       sendEncoded(encoded: OutgoingPacket, volatile: boolean, seq: number | undefined): boolean {
-        return this.#socket.#sendEncoded(encoded, volatile, seq)
+        return this.#socket.#outbox.send(encoded, volatile, seq, this.#socket.#state)
       }
       emitForAck(args: EventArguments, timeoutMs: number | undefined, callback: ErrorFirstAckCallback): void {
-        this.#socket.#emitEvent(args, { volatile: false, timeoutMs }, callback, true)
+        const socket = this.#socket
+        socket.#outbox.emitEvent(args, { volatile: false, timeoutMs }, callback, true, socket.#state)
       }
     }
     makeControl = (socket) => new Control(socket)
@@ -462,8 +372,4 @@ export class Socket<
 // 20 URL-safe characters, not the Engine.IO id: that one lets whoever knows it poll the session.
 function newSocketId(): string {
   return randomBytes(15).toString('base64url')
-}
-
-function disconnectedError(): Error {
-  return new Error('socket has been disconnected')
 }
