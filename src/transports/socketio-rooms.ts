@@ -13,6 +13,10 @@ import { LocalRooms, type Room, type RoomAdapter, type SocketId } from '../socke
 export interface HubRoomMoves {
   join(id: SocketId, room: Room): Promise<boolean | null>
   leave(id: SocketId, room: Room): Promise<boolean | null>
+  /** Whether the socket has a hub member; before it has one, its moves wait for it. */
+  isMember(id: SocketId): boolean
+  /** The socket is gone: moves still waiting for its hub member resolve with null. */
+  forget(id: SocketId): void
 }
 
 export class HubRooms implements RoomAdapter {
@@ -37,8 +41,16 @@ export class HubRooms implements RoomAdapter {
       }
       // In the mirror at once, so `socket.join(room); io.to(room).emit(…)` reaches the socket, as with Socket.IO;
       // then whatever the hub decided, in the order of the socket's requests.
-      this.#record(id, room, true)
-      joining.push(this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true)))
+      if (this.#moves.isMember(id)) {
+        this.#record(id, room, true)
+        joining.push(this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true)))
+        continue
+      }
+      // Not a hub member yet (the namespace's middleware, a recovered session's rooms): the join waits for the
+      // connection, which waits for the middleware, so nobody may await it; the room shows in `socket.rooms`
+      // meanwhile, as with Socket.IO, and goes if the hub refuses it or the socket never connects.
+      if (!this.#isAnotherSocket(id, room)) this.#mirror.addAll(id, [room])
+      void this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
     }
     if (joining.length > 0) return Promise.all(joining).then(() => undefined)
   }
@@ -46,12 +58,16 @@ export class HubRooms implements RoomAdapter {
   del(id: SocketId, room: Room): void | Promise<void> {
     this.#mirror.del(id, room)
     if (room === id) return
-    return this.#moves.leave(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
+    const member = this.#moves.isMember(id)
+    const left = this.#moves.leave(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
+    // Before the socket is a hub member, as in addAll: nobody may await the move.
+    if (member) return left
   }
 
   // The socket is gone; its hub session leaves every room as it detaches.
   delAll(id: SocketId): void {
     this.#mirror.delAll(id)
+    this.#moves.forget(id)
   }
 
   roomsOf(id: SocketId): ReadonlySet<Room> {

@@ -97,6 +97,14 @@ class SocketIOMember implements Member {
   }
 }
 
+// A room move of server code waiting for its socket to become a hub member.
+interface EarlyMove {
+  readonly room: string
+  readonly move: (session: Session) => Promise<unknown>
+  readonly what: string
+  readonly settle: (inRoom: boolean | null) => void
+}
+
 // One socket: its member, its session once the hub has it, and its requests run one at a time, in order.
 interface Peer {
   readonly socketId: string
@@ -120,7 +128,12 @@ class SocketIOTransport implements SocketIOListener {
   readonly #rooms = new HubRooms({
     join: (id, room) => this.#move(id, room, (session) => session.join(room), 'join'),
     leave: (id, room) => this.#move(id, room, (session) => session.leave(room), 'leave'),
+    isMember: (id) => this.#peers.has(id),
+    forget: (id) => this.#dropEarly(id),
   })
+  // Server code's moves from before a socket is a hub member — `socket.join` in the namespace's middleware, a
+  // recovered session's rooms — carried out, in order, once it is one.
+  readonly #early = new Map<string, EarlyMove[]>()
   readonly #detaching = new Set<Promise<void>>()
 
   constructor(hub: Hub, options: SocketIOTransportOptions) {
@@ -154,6 +167,7 @@ class SocketIOTransport implements SocketIOListener {
     const address = socket.handshake.address
     const verdict = this.#gate?.admit(address) ?? 'ok'
     if (verdict !== 'ok') {
+      this.#dropEarly(socket.id)
       countRefused(this.counters, verdict)
       socket.emit('bye', { code: verdict, reason: refusalMessage(verdict, address) })
       socket.disconnect(true)
@@ -167,6 +181,10 @@ class SocketIOTransport implements SocketIOListener {
       (session) => this.#onConnected(socket, peer, session),
       (error: unknown) => this.#onFailure(socket, error),
     )
+    const early = this.#early.get(socket.id)
+    this.#early.delete(socket.id)
+    for (const { room, move, what, settle } of early ?? [])
+      this.#move(socket.id, room, move, what).then(settle)
     for (const event of ['nick', 'join', 'leave', 'message', 'who'] as const) {
       socket.on(event, (...args: unknown[]) => this.#onEvent(peer, event, args))
     }
@@ -263,9 +281,11 @@ class SocketIOTransport implements SocketIOListener {
   ): Promise<boolean | null> {
     const peer = this.#peers.get(id)
     if (peer === undefined) {
-      // A socket.join in the namespace's middleware: the socket is not a hub member yet.
-      log('%s %s by server code before the socket is a hub member: dropped', what, room)
-      return Promise.resolve(null)
+      return new Promise((settle) => {
+        const moves = this.#early.get(id) ?? []
+        moves.push({ room, move, what, settle })
+        this.#early.set(id, moves)
+      })
     }
     const moved = peer.queue.then(async () => {
       const session = peer.session
@@ -281,6 +301,13 @@ class SocketIOTransport implements SocketIOListener {
     })
     peer.queue = settled
     return settled
+  }
+
+  // The socket will never be a hub member (refused, or gone before it connected): its early moves did nothing.
+  #dropEarly(id: string): void {
+    const early = this.#early.get(id)
+    this.#early.delete(id)
+    for (const { settle } of early ?? []) settle(null)
   }
 
   // A store that throws (a disk failure): the socket is cut rather than left without a session.

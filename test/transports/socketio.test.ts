@@ -2,7 +2,13 @@
 // as a node:net TCP client, and the acks and events of docs/protocol.md ("Socket.IO events").
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { nextEvent, openSocketIO as openClient, openTcp, serve } from './helpers/socketio-served.js'
+import {
+  nextEvent,
+  openSocketIO as openClient,
+  openTcp,
+  serve,
+  socketIOClient,
+} from './helpers/socketio-served.js'
 
 describe('Socket.IO transport under switchboard serve', () => {
   it('answers nick, join and who through acks, with the join carrying recent history', async (t) => {
@@ -123,6 +129,50 @@ describe('Socket.IO transport under switchboard serve', () => {
     await socket.leave('news')
     assert.equal(socket.rooms.has('news'), false)
     assert.equal(await tcp.lines.until(/^\* sam /), '* sam left news')
+  })
+
+  it('carries out socket.join of the namespace’s middleware once the socket is a hub member', async (t) => {
+    const served = await serve(t)
+    const io = served.server.socketio
+    assert.ok(io)
+    const tcp = await openTcp(t, served)
+    tcp.send('/nick tom')
+    await tcp.lines.until(/^OK nick tom /)
+    tcp.send('/join news')
+    await tcp.lines.until(/^\* tom joined news$/)
+    io.use(async (socket) => {
+      if (socket.handshake.auth.refuse) {
+        socket.join('news')
+        return new Error('refused after joining')
+      }
+      // Awaited, as socket.io users do: it must not wait for the connection the middleware holds up.
+      await socket.join('news')
+      await socket.join('no spaces allowed')
+    })
+    let roomsAtConnection: string[] = []
+    io.on('connection', (socket) => {
+      roomsAtConnection = [...socket.rooms]
+    })
+
+    const refused = socketIOClient(t, served, { auth: { refuse: true } })
+    const error = await new Promise<Error>((resolve) => refused.once('connect_error', resolve))
+    assert.equal(error.message, 'refused after joining')
+    const sam = await openClient(t, served)
+    assert.ok(roomsAtConnection.includes('news'), `rooms at connection: ${roomsAtConnection}`)
+    // The refused socket never became a member: the first join tom sees is sam's.
+    const joinLine = await tcp.lines.until(/^\* \S+ joined news$/)
+    const socket = io.of('/').sockets.get(sam.id ?? '')
+    assert.ok(socket)
+    assert.deepEqual(await sam.emitWithAck('who', 'news'), {
+      ok: true,
+      room: 'news',
+      members: [joinLine.split(' ')[1], 'tom'].sort(),
+    })
+    // The hub refused the room with a space in its name: it left socket.rooms when the hub said so.
+    assert.deepEqual([...socket.rooms].sort(), [socket.id, 'news'].sort())
+    const seen = nextEvent(sam, 'message')
+    tcp.send('hello news')
+    assert.equal((await seen).data, 'hello news')
   })
 
   it('shows a join of the client’s own in socket.rooms, and takes back a server-code join the hub refuses', async (t) => {
