@@ -1,7 +1,7 @@
 // The Socket.IO v5 packet and its text form `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`, both ways:
 // encoding moves bytes out of the arguments as numbered placeholders (Socket.IO protocol v5, "Packet encoding").
 import { rangeError, SwitchboardError, typeError } from '../../errors.js'
-import { stringifyArray } from './stringify-array.js'
+import { longStringLength, stringifyJson } from './stringify-json.js'
 
 /**
  * Socket.IO packet types, the first character of every packet. BINARY_EVENT and BINARY_ACK exist only on the
@@ -173,8 +173,10 @@ export function toBytes(value: unknown): Uint8Array | undefined {
 // `attachments` and leaving a placeholder numbered in the order JSON.stringify meets them.
 function stringifyArguments(args: readonly unknown[]): { json: string; attachments: Uint8Array[] } {
   const attachments: Uint8Array[] = []
+  const scan = scanArguments(args, 0)
   // Most packets hold no bytes, and JSON.stringify without a replacer is several times faster.
-  if (!mayHoldBytes(args, 0)) return { json: stringifyArray(args), attachments }
+  if (scan === noBytes) return { json: JSON.stringify(args), attachments }
+  if (scan === longStrings) return { json: stringifyJson(args) as string, attachments }
   const json = JSON.stringify(args, function (this: Record<string, unknown>, key: string, value: unknown) {
     // `value` has been through toJSON already (a Buffer becomes {type, data}), so look at the original too.
     const bytes = toBytes(this[key]) ?? toBytes(value)
@@ -185,17 +187,28 @@ function stringifyArguments(args: readonly unknown[]): { json: string; attachmen
   return { json, attachments }
 }
 
-// Whether the exact (slower) serialization is needed: true for bytes, and for anything whose `toJSON` might
-// return bytes.
-function mayHoldBytes(value: unknown, depth: number): boolean {
-  if (value === null || typeof value !== 'object') return false
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return true
-  if (depth > quickScanDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function') return true
-  if (Array.isArray(value)) return value.some((item) => mayHoldBytes(item, depth + 1))
-  for (const key of Object.keys(value)) {
-    if (mayHoldBytes((value as Record<string, unknown>)[key], depth + 1)) return true
+// What scanArguments finds, from the quickest serialization to the exact one.
+const noBytes = 0
+const longStrings = 1
+const mayHoldBytes = 2
+type Scan = typeof noBytes | typeof longStrings | typeof mayHoldBytes
+
+// Whether the exact (slower) serialization is needed — for bytes, for anything whose `toJSON` might return
+// bytes, and past the depth where a cycle may hide — and otherwise whether long strings make the shortcut pay.
+function scanArguments(value: unknown, depth: number): Scan {
+  if (typeof value === 'string') return value.length >= longStringLength ? longStrings : noBytes
+  if (value === null || typeof value !== 'object') return noBytes
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return mayHoldBytes
+  if (depth > quickScanDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function')
+    return mayHoldBytes
+  let found: Scan = noBytes
+  const items = Array.isArray(value) ? value : Object.values(value)
+  for (const item of items) {
+    const scan = scanArguments(item, depth + 1)
+    if (scan === mayHoldBytes) return mayHoldBytes
+    if (scan === longStrings) found = longStrings
   }
-  return false
+  return found
 }
 
 /** A text packet read: a binary one still holds its placeholders and waits for `attachments` messages. */
