@@ -14,7 +14,8 @@ export type MaskSource = () => Uint8Array
 
 type QueuedFrame = Buffer | readonly [Buffer, Buffer]
 
-// Frames of one event-loop turn are joined into one write below this size; larger turns use writev.
+// Frames of one event-loop turn are joined into one write below this size; larger turns, and a turn of one
+// large frame, use writev.
 const joinTurnBelowBytes = 64 * 1024
 
 /**
@@ -174,7 +175,9 @@ export class SendQueue {
       return
     }
     if (frames.length === 1 && Buffer.isBuffer(frames[0])) socket.write(frames[0])
-    else if (bytes < joinTurnBelowBytes) socket.write(Buffer.concat(frames.flat(), bytes))
+    // A lone large frame (header and payload apart) goes out with writev below: copying its payload to join
+    // it to its header costs more than writev's own overhead.
+    else if (frames.length > 1 && bytes < joinTurnBelowBytes) socket.write(Buffer.concat(frames.flat(), bytes))
     else {
       // A large turn goes out only up to the socket budget, so control frames can still overtake the rest.
       let i = 0
