@@ -177,7 +177,8 @@ export class SendQueue {
     if (frames.length === 1 && Buffer.isBuffer(frames[0])) socket.write(frames[0])
     // A lone large frame (header and payload apart) goes out with writev below: copying its payload to join
     // it to its header costs more than writev's own overhead.
-    else if (frames.length > 1 && bytes < joinTurnBelowBytes) socket.write(Buffer.concat(frames.flat(), bytes))
+    else if (frames.length > 1 && bytes < joinTurnBelowBytes)
+      socket.write(Buffer.concat(frames.flat(), bytes))
     else {
       // A large turn goes out only up to the socket budget, so control frames can still overtake the rest.
       let i = 0
