@@ -31,6 +31,7 @@ export function createInbound<T>(owner: T, handler: InboundHandler<T>, init: Con
     maxFragments: settings.maxFragments,
     compression: deflate !== null,
     utf8Check: isUtf8,
+    allocate: Buffer.allocUnsafe,
   }
   // We inflate what the other side compressed, so its context-takeover setting applies.
   const theirs = role === 'server' ? 'client' : 'server'

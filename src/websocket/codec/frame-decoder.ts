@@ -18,7 +18,14 @@ export interface FrameDecoderOptions {
   compression: boolean
   /** A native whole-buffer UTF-8 check for long text runs (Node's `buffer.isUtf8`). */
   utf8Check?: Utf8Check
+  /**
+   * Makes the buffer of a payload that arrives in pieces. Every byte is written before the payload is handed
+   * on, so Node's `Buffer.allocUnsafe` may skip the zero fill. @default `new Uint8Array(bytes)`
+   */
+  allocate?: (bytes: number) => Uint8Array
 }
+
+const allocateZeroed = (bytes: number) => new Uint8Array(bytes)
 
 type Step = 'header' | 'payload'
 
@@ -36,6 +43,7 @@ export class FrameDecoder {
   readonly #maxFragments: number
   readonly #compression: boolean
   readonly #utf8Check: Utf8Check | undefined
+  readonly #allocate: (bytes: number) => Uint8Array
   #step: Step = 'header'
   // 14 header bytes at most, then the 4-byte mask key at 14–17.
   #header: Uint8Array | null = null
@@ -64,6 +72,7 @@ export class FrameDecoder {
     this.#maxFragments = options.maxFragments
     this.#compression = options.compression
     this.#utf8Check = options.utf8Check
+    this.#allocate = options.allocate ?? allocateZeroed
   }
 
   /**
@@ -226,7 +235,7 @@ export class FrameDecoder {
       if (this.#checkText(payload)) this.#emit(payload, frames)
       return pos + remaining
     }
-    if (this.#received === 0) this.#buffer = new Uint8Array(this.#length)
+    if (this.#received === 0) this.#buffer = this.#allocate(this.#length)
     const take = Math.min(available, remaining)
     const piece = chunk.subarray(pos, pos + take)
     const target = this.#buffer!.subarray(this.#received, this.#received + take)
