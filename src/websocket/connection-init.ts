@@ -9,6 +9,7 @@ import { MessageDeflater, MessageInflater } from './inflate.js'
 import type { ConnectionSettings } from './options.js'
 import { Outbound, type OutboundHandler } from './outbound.js'
 import { type MaskSource, SendQueue } from './send-queue.js'
+import { unmaskInPlace } from './simd-unmask.js'
 
 /** How a connection was negotiated; connections negotiated alike may share one (the server caches them). */
 export interface ConnectionInit<T = unknown> {
@@ -32,6 +33,7 @@ export function createInbound<T>(owner: T, handler: InboundHandler<T>, init: Con
     compression: deflate !== null,
     utf8Check: isUtf8,
     allocate: Buffer.allocUnsafe,
+    unmask: unmaskInPlace,
   }
   // We inflate what the other side compressed, so its context-takeover setting applies.
   const theirs = role === 'server' ? 'client' : 'server'

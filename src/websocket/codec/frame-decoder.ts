@@ -23,9 +23,12 @@ export interface FrameDecoderOptions {
    * on, so Node's `Buffer.allocUnsafe` may skip the zero fill. @default `new Uint8Array(bytes)`
    */
   allocate?: (bytes: number) => Uint8Array
+  /** Unmasks a payload that arrived whole, in place (a faster native one). @default applyMask in place */
+  unmask?: (payload: Uint8Array, mask: Uint8Array) => void
 }
 
 const allocateZeroed = (bytes: number) => new Uint8Array(bytes)
+const unmaskInJs = (payload: Uint8Array, mask: Uint8Array) => applyMask(payload, payload, mask)
 
 type Step = 'header' | 'payload'
 
@@ -44,6 +47,7 @@ export class FrameDecoder {
   readonly #compression: boolean
   readonly #utf8Check: Utf8Check | undefined
   readonly #allocate: (bytes: number) => Uint8Array
+  readonly #unmask: (payload: Uint8Array, mask: Uint8Array) => void
   #step: Step = 'header'
   // 14 header bytes at most, then the 4-byte mask key at 14–17.
   #header: Uint8Array | null = null
@@ -73,6 +77,7 @@ export class FrameDecoder {
     this.#compression = options.compression
     this.#utf8Check = options.utf8Check
     this.#allocate = options.allocate ?? allocateZeroed
+    this.#unmask = options.unmask ?? unmaskInJs
   }
 
   /**
@@ -231,7 +236,7 @@ export class FrameDecoder {
     if (this.#received === 0 && available >= remaining) {
       // The common case: the whole payload is in this chunk, so it is unmasked in place and not copied.
       const payload = chunk.subarray(pos, pos + remaining)
-      if (this.#masked) applyMask(payload, payload, this.#mask!)
+      if (this.#masked) this.#unmask(payload, this.#mask!)
       if (this.#checkText(payload)) this.#emit(payload, frames)
       return pos + remaining
     }

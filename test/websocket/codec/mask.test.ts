@@ -27,7 +27,7 @@ function assertGuardsIntact(backing: Uint8Array, view: Uint8Array): void {
   })
 }
 
-// Lengths past 36 bytes reach the word loop (more than 8 words once aligned).
+// Lengths past 68 bytes reach the word loop (more than 16 words once aligned).
 const payload = fc.uint8Array({ maxLength: 300, size: 'max' })
 const maskKey = fc.uint8Array({ minLength: 4, maxLength: 4 })
 const byteOffset = fc.integer({ min: 0, max: 7 })
