@@ -1,14 +1,26 @@
 // The hub over Socket.IO as `switchboard serve` runs it in-process: the npm socket.io-client in the same room
 // as a node:net TCP client, and the acks and events of docs/protocol.md ("Socket.IO events").
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import {
   nextEvent,
   openSocketIO as openClient,
   openTcp,
+  type Served,
   serve,
   socketIOClient,
+  type TcpClient,
 } from './helpers/socketio-served.js'
+
+/** A TCP client named tom, in room news. */
+async function tomInNews(t: TestContext, served: Served): Promise<TcpClient> {
+  const tcp = await openTcp(t, served)
+  tcp.send('/nick tom')
+  await tcp.lines.until(/^OK nick tom /)
+  tcp.send('/join news')
+  await tcp.lines.until(/^\* tom joined news$/)
+  return tcp
+}
 
 describe('Socket.IO transport under switchboard serve', () => {
   it('answers nick, join and who through acks, with the join carrying recent history', async (t) => {
@@ -98,11 +110,7 @@ describe('Socket.IO transport under switchboard serve', () => {
     const served = await serve(t)
     const io = served.server.socketio
     assert.ok(io)
-    const tcp = await openTcp(t, served)
-    tcp.send('/nick tom')
-    await tcp.lines.until(/^OK nick tom /)
-    tcp.send('/join news')
-    await tcp.lines.until(/^\* tom joined news$/)
+    const tcp = await tomInNews(t, served)
     const sam = await openClient(t, served)
     assert.equal((await sam.emitWithAck('nick', 'sam')).ok, true)
     const socket = io.of('/').sockets.get(sam.id ?? '')
@@ -135,11 +143,7 @@ describe('Socket.IO transport under switchboard serve', () => {
     const served = await serve(t)
     const io = served.server.socketio
     assert.ok(io)
-    const tcp = await openTcp(t, served)
-    tcp.send('/nick tom')
-    await tcp.lines.until(/^OK nick tom /)
-    tcp.send('/join news')
-    await tcp.lines.until(/^\* tom joined news$/)
+    const tcp = await tomInNews(t, served)
     io.use(async (socket) => {
       if (socket.handshake.auth.refuse) {
         socket.join('news')
