@@ -208,6 +208,8 @@ export class Socket<
 
   /** Leaves a room; a promise when the room registry stores the change elsewhere. */
   leave(room: Room): void | Promise<void> {
+    // Gone already: its rooms went with it (a leave in a `disconnect` handler must not reach the registry).
+    if (this.#state === 'disconnected') return
     return this.#host.adapter.del(this.id, room)
   }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { describe, it, type TestContext } from 'node:test'
 import type { Socket as ClientSocket } from 'socket.io-client'
+import { LocalRooms } from '../../src/socketio/rooms.js'
 import type { Socket } from '../../src/socketio/socket.js'
 import {
   type ClientOptions,
@@ -112,6 +113,38 @@ describe('rooms', () => {
     await settle([a])
     assert.deepEqual(a.got, [])
     assert.equal(running.io.sockets.adapter.rooms.has('temp'), false)
+  })
+
+  it('leaves the room registry alone when a disconnected socket calls join or leave', async (t) => {
+    // A registry that records what reaches it after the socket is gone.
+    const late: string[] = []
+    let gone = false
+    class RecordingRooms extends LocalRooms {
+      override addAll(id: string, rooms: Iterable<string>): void {
+        if (gone) late.push(`join ${[...rooms].join(',')}`)
+        super.addAll(id, rooms)
+      }
+      override del(id: string, room: string): void {
+        if (gone) late.push(`leave ${room}`)
+        super.del(id, room)
+      }
+    }
+    const running = await startIo(t, { adapter: () => new RecordingRooms() })
+    const [a] = await peers(t, running, 1)
+    a.server.join('r1')
+    const left = new Promise<void>((resolve) =>
+      a.server.on('disconnect', () => {
+        gone = true
+        // The cleanup users write: it must not re-enter the registry for a socket it already forgot.
+        a.server.leave('r1')
+        a.server.join('r2')
+        resolve()
+      }),
+    )
+    a.client.disconnect()
+    await left
+    assert.deepEqual(late, [])
+    assert.equal(running.io.sockets.adapter.rooms.has('r2'), false)
   })
 
   it('takes a disconnected socket out of every room, after its disconnecting listeners saw them', async (t) => {

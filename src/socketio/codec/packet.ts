@@ -173,7 +173,7 @@ export function toBytes(value: unknown): Uint8Array | undefined {
 // `attachments` and leaving a placeholder numbered in the order JSON.stringify meets them.
 function stringifyArguments(args: readonly unknown[]): { json: string; attachments: Uint8Array[] } {
   const attachments: Uint8Array[] = []
-  const scan = scanArguments(args, 0)
+  const scan = scanArguments(args)
   // Most packets hold no bytes, and JSON.stringify without a replacer is several times faster.
   if (scan === noBytes) return { json: JSON.stringify(args), attachments }
   if (scan === longStrings) return { json: stringifyJson(args) as string, attachments }
@@ -193,22 +193,40 @@ const longStrings = 1
 const mayHoldBytes = 2
 type Scan = typeof noBytes | typeof longStrings | typeof mayHoldBytes
 
+// The walk of stringifyJson costs a JSON.stringify call per value, so it pays only when long strings make up
+// most of the text: at least this many of their characters per value scanned.
+const longCharsPerValue = 64
+
+// What the scan of one packet's arguments counted; the scan is synchronous, so one shared tally does.
+const tally = { values: 0, longChars: 0 }
+
 // Whether the exact (slower) serialization is needed — for bytes, for anything whose `toJSON` might return
 // bytes, and past the depth where a cycle may hide — and otherwise whether long strings make the shortcut pay.
-function scanArguments(value: unknown, depth: number): Scan {
-  if (typeof value === 'string') return value.length >= longStringLength ? longStrings : noBytes
-  if (value === null || typeof value !== 'object') return noBytes
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return mayHoldBytes
-  if (depth > quickScanDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function')
-    return mayHoldBytes
-  let found: Scan = noBytes
-  const items = Array.isArray(value) ? value : Object.values(value)
-  for (const item of items) {
-    const scan = scanArguments(item, depth + 1)
-    if (scan === mayHoldBytes) return mayHoldBytes
-    if (scan === longStrings) found = longStrings
+function scanArguments(args: readonly unknown[]): Scan {
+  tally.values = 0
+  tally.longChars = 0
+  if (scanValue(args, 0)) return mayHoldBytes
+  return tally.longChars >= longCharsPerValue * tally.values ? longStrings : noBytes
+}
+
+// True when the value may hold bytes; counts values and long strings' characters into `tally`.
+function scanValue(value: unknown, depth: number): boolean {
+  tally.values++
+  if (typeof value === 'string') {
+    if (value.length >= longStringLength) tally.longChars += value.length
+    return false
   }
-  return found
+  if (value === null || typeof value !== 'object') return false
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return true
+  if (depth > quickScanDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function') return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (scanValue(value[i], depth + 1)) return true
+    return false
+  }
+  for (const key of Object.keys(value)) {
+    if (scanValue((value as Record<string, unknown>)[key], depth + 1)) return true
+  }
+  return false
 }
 
 /** A text packet read: a binary one still holds its placeholders and waits for `attachments` messages. */

@@ -5,7 +5,10 @@
 /** Strings at least this long take the shortcut; below it JSON.stringify is as fast as the searches. */
 export const longStringLength = 256
 
-const controls = Array.from({ length: 0x20 }, (_, code) => String.fromCharCode(code))
+// Line breaks and tabs first: they are the control characters text holds, so a string with one fails early.
+const controls = [0x0a, 0x0d, 0x09, ...Array.from({ length: 0x20 }, (_, code) => code)]
+  .filter((code, i, all) => all.indexOf(code) === i)
+  .map((code) => String.fromCharCode(code))
 
 // String.prototype.isWellFormed (ES2024) is in Node 20 and current browsers; without it, no shortcut.
 const isWellFormed: ((s: string) => boolean) | undefined =
@@ -33,14 +36,15 @@ export function stringifyJson(value: unknown): string | undefined {
       return value.length >= longStringLength && isPlainJsonString(value)
         ? `"${value}"`
         : JSON.stringify(value)
-    case 'object':
+    case 'object': {
       if (value === null) return 'null'
       if (Array.isArray(value)) return stringifyArray(value)
-      // Boxed primitives (new String(…)) serialize as their value.
-      if (value instanceof String || value instanceof Number || value instanceof Boolean) {
-        return JSON.stringify(value)
-      }
+      // Only plain objects are walked; anything else (a boxed primitive from any realm, a class instance, a
+      // Map, JSON.rawJSON's output) goes to JSON.stringify, which knows its rules.
+      const prototype = Object.getPrototypeOf(value)
+      if (prototype !== Object.prototype && prototype !== null) return JSON.stringify(value)
       return stringifyObject(value as Record<string, unknown>)
+    }
     default:
       // Numbers, booleans; undefined, functions and symbols give undefined; a BigInt throws, as it should.
       return JSON.stringify(value)

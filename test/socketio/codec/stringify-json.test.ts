@@ -3,6 +3,7 @@
 // and through encodePacket, whose scan decides when the shortcut is taken.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import { encodePacket } from '../../../src/socketio/codec/index.js'
 import { isPlainJsonString, stringifyJson } from '../../../src/socketio/codec/stringify-json.js'
@@ -38,6 +39,15 @@ const longString = fc
     return s
   })
 
+const otherRealm: unknown[] = runInNewContext(
+  '[new String("hi"), new Number(5), new Boolean(false), { a: 1 }]',
+)
+
+class Point {
+  x = 1
+  y = 'y'.repeat(300)
+}
+
 // JSON values with long strings in them, and what JSON.stringify writes differently in an array and an
 // object (undefined, functions, symbols) or specially (boxed primitives, -0, non-finite numbers).
 const value = fc.letrec((tie) => ({
@@ -53,6 +63,8 @@ const value = fc.letrec((tie) => ({
     fc.constant(() => 1),
     fc.constant(Symbol('s')),
     longString.map((s) => new String(s)),
+    // What only JSON.stringify knows how to write: boxed values of another realm, class instances, Maps.
+    fc.constantFrom(...otherRealm, new Point(), new Map([[1, 2]])),
     fc.array(tie('value'), { maxLength: 4 }),
     fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('0', '10', '2', '__proto__')), tie('value'), {
       maxKeys: 4,
@@ -78,6 +90,7 @@ describe('stringifyJson', () => {
 
   test('throws what JSON.stringify throws', () => {
     assert.throws(() => stringifyJson(['x'.repeat(300), 1n]), TypeError)
+    assert.throws(() => stringifyJson(['x'.repeat(300), Object(1n)]), TypeError)
   })
 })
 
