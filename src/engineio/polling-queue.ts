@@ -84,7 +84,8 @@ export class PollingQueue implements PollingHandler {
 
   /**
    * Ends polling as the session ends with `reason`; true when the session is closed now. False after `close()`
-   * with no GET waiting: the session is closing, and the next GET takes what is queued and the close packet.
+   * unless a GET was waiting with nothing queued: the session is closing, the next GET takes what is queued,
+   * and the one after (or the next, when nothing is) the close packet.
    */
   close(reason: EngineCloseReason, probe: UpgradeProbe | null): boolean {
     // The client closed: its waiting GET just ends (noop). Otherwise the close packet tells it why polling stops.
@@ -97,10 +98,14 @@ export class PollingQueue implements PollingHandler {
       return true
     }
     probe?.cancel()
-    if (this.#transport.write([...this.#packets, last])) return true
-    if (reason !== 'forced close') return true
-    // close() with no GET waiting: the next GET takes what is queued and the close packet, if it comes soon.
-    this.#packets.push(closePacket)
+    if (reason !== 'forced close') {
+      this.#transport.write([...this.#packets, last])
+      return true
+    }
+    // close(): what was sent before goes first and the close packet in a later answer, since socket.io-client
+    // hands a payload's packets on a tick later and drops them when the same payload closes the transport.
+    if (this.#packets.length === 0 && this.#transport.write([closePacket])) return true
+    if (this.#packets.length > 0 && this.#transport.write(this.#packets)) this.#packets = []
     this.#closeTimer = setTimeout(() => this.#owner.onClosingDone(), this.#limits.pingTimeoutMs).unref()
     return false
   }
@@ -119,7 +124,12 @@ export class PollingQueue implements PollingHandler {
         this.#transport.write([noop])
         return
       case 'closing':
-        this.#transport.write(this.take())
+        // What is still queued first, alone; the close packet in the answer to the GET after it.
+        if (this.#packets.length > 0) {
+          this.#transport.write(this.take())
+          return
+        }
+        this.#transport.write([closePacket])
         return this.#owner.onClosingDone()
       default:
         if (this.#packets.length > 0) this.flushSoon()

@@ -6,7 +6,7 @@
 //    ▲  ◄───── probe failed or timed out ──┘  │
 //    └───────── '5': WebSocket from now on ───┘
 //    │
-//    ├── close() while polling with no GET waiting ──► closing ──► closed  (the next GET takes the close packet)
+//    ├── close() while polling ──► closing ──► closed  (queued packets go first, the close packet in a later GET)
 //    ├── close() while upgrading ────────────────────────────────► closed  (the probing WebSocket takes it)
 //    └── anything else that ends it, from any state ────────────► closed
 import { EventEmitter } from 'node:events'

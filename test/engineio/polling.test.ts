@@ -301,7 +301,8 @@ describe('closing', () => {
     await assertEngineError(await poll(running, sid), 400, 1, 'Session ID unknown')
   })
 
-  it('gives the next GET what was sent and the close packet after close()', async (t) => {
+  it('gives the next GET what was sent after close(), and the close packet to the GET after it', async (t) => {
+    // socket.io-client hands a payload's packets on a tick later and drops them if that payload also closes.
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
     session.send('bye')
@@ -309,7 +310,35 @@ describe('closing', () => {
     assert.equal(session.state, 'closing')
     assert.equal(session.send('too late'), false)
     const closed = once(session, 'close')
-    assert.equal(await (await poll(running, sid)).text(), '4bye\x1e1')
+    assert.equal(await (await poll(running, sid)).text(), '4bye')
+    assert.equal(session.state, 'closing')
+    assert.equal(await (await poll(running, sid)).text(), '1')
+    assert.deepEqual(await closed, ['forced close'])
+  })
+
+  it('answers a waiting GET with what was sent when close() comes, and the next GET with the close packet', async (t) => {
+    const running = await startEngine(t)
+    const { sid, session } = await openPolling(running)
+    const arrived = once(running.server, 'request')
+    const waiting = poll(running, sid)
+    await arrived
+    const closed = once(session, 'close')
+    session.send('bye')
+    session.close()
+    assert.equal(await (await waiting).text(), '4bye')
+    assert.equal(await (await poll(running, sid)).text(), '1')
+    assert.deepEqual(await closed, ['forced close'])
+  })
+
+  it('answers a waiting GET with the close packet at once when close() finds nothing queued', async (t) => {
+    const running = await startEngine(t)
+    const { sid, session } = await openPolling(running)
+    const arrived = once(running.server, 'request')
+    const waiting = poll(running, sid)
+    await arrived
+    const closed = once(session, 'close')
+    session.close()
+    assert.equal(await (await waiting).text(), '1')
     assert.deepEqual(await closed, ['forced close'])
   })
 

@@ -65,6 +65,22 @@ describe('disconnect reasons', () => {
     await closed
   })
 
+  for (const transport of ['polling', 'websocket'] as const) {
+    it(`delivers what was emitted just before disconnect(true) over ${transport}`, async (t) => {
+      const running = await startIo(t)
+      const { client, server } = await connectPair(t, running, running.io.sockets, {
+        transports: [transport],
+      })
+      const seen: string[] = []
+      client.on('last', (value: string) => seen.push(`last ${value}`))
+      const gone = clientEvent(client, 'disconnect')
+      server.emit('last', 'words')
+      server.disconnect(true)
+      seen.push(`disconnect ${(await gone)[0]}`)
+      assert.deepEqual(seen, ['last words', 'disconnect io server disconnect'])
+    })
+  }
+
   it('reports "server shutting down" when the server closes, and the client sees its transport close', async (t) => {
     const running = await startIo(t)
     const { client, server } = await connectPair(t, running, running.io.sockets, {
