@@ -11,6 +11,7 @@ import {
   poll,
   post,
   startEngine,
+  waitingPoll,
 } from './helpers/engine.js'
 
 const pingIntervalMs = 60
@@ -80,9 +81,7 @@ describe('heartbeat over polling', () => {
     const running = await startEngine(t, { pingIntervalMs, pingTimeoutMs })
     const { sid, session } = await openPolling(running)
     assert.equal(await (await poll(running, sid)).text(), '2')
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     assert.deepEqual(await once(session, 'close'), ['ping timeout'])
     assert.equal(await (await waiting).text(), '1')
   })

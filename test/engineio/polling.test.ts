@@ -6,7 +6,15 @@ import type { IncomingMessage } from 'node:http'
 import { describe, it } from 'node:test'
 import type { EngineIOProtocolError } from '../../src/engineio/codec/protocol-error.js'
 import { engineDefaults } from '../../src/engineio/options.js'
-import { assertEngineError, openPolling, parseOpen, poll, post, startEngine } from './helpers/engine.js'
+import {
+  assertEngineError,
+  openPolling,
+  parseOpen,
+  poll,
+  post,
+  startEngine,
+  waitingPoll,
+} from './helpers/engine.js'
 
 describe('handshake', () => {
   it('opens a session with a GET answered by 0{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}', async (t) => {
@@ -143,9 +151,7 @@ describe('sending and receiving', () => {
   it('holds a GET until there is something to send', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const answer = poll(running, sid)
-    await arrived
+    const { answer } = await waitingPoll(running, sid)
     session.send('later')
     assert.equal(await (await answer).text(), '4later')
   })
@@ -153,9 +159,7 @@ describe('sending and receiving', () => {
   it('closes the session on a body that is not a payload, with 400 code 3, and ends the waiting GET with 1', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     const closed = once(session, 'close')
     await assertEngineError(await post(running, sid, 'abc'), 400, 3, 'Bad request')
     assert.deepEqual(await closed, ['parse error'])
@@ -181,9 +185,7 @@ describe('one request of each kind at a time', () => {
   it('closes the session on a second concurrent GET: 400 for it, the close packet for the first', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const first = poll(running, sid)
-    await arrived
+    const { answer: first } = await waitingPoll(running, sid)
     const closed = once(session, 'close')
     await assertEngineError(await poll(running, sid), 400, 3, 'Bad request')
     assert.equal(await (await first).text(), '1')
@@ -291,9 +293,7 @@ describe('closing', () => {
   it('ends the waiting GET with a noop when the client sends the close packet', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     const closed = once(session, 'close')
     assert.equal(await (await post(running, sid, '1')).text(), 'ok')
     assert.equal(await (await waiting).text(), '6')
@@ -319,9 +319,7 @@ describe('closing', () => {
   it('answers a waiting GET with what was sent when close() comes, and the next GET with the close packet', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     const closed = once(session, 'close')
     session.send('bye')
     session.close()
@@ -333,9 +331,7 @@ describe('closing', () => {
   it('answers a waiting GET with the close packet at once when close() finds nothing queued', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     const closed = once(session, 'close')
     session.close()
     assert.equal(await (await waiting).text(), '1')
@@ -355,9 +351,7 @@ describe('closing', () => {
   it('ends every session with server shutting down when the server closes', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     const closed = once(session, 'close')
     await running.engine.close()
     assert.deepEqual(await closed, ['server shutting down'])

@@ -15,6 +15,7 @@ import {
   post,
   refusedWs,
   startEngine,
+  waitingPoll,
 } from './helpers/engine.js'
 
 describe('WebSocket-only sessions', () => {
@@ -145,9 +146,7 @@ describe('upgrading from polling', () => {
   it('answers 2probe with 3probe, ends the waiting GET with a noop, and switches on 5', async (t) => {
     const running = await startEngine(t)
     const { sid, session } = await openPolling(running)
-    const arrived = once(running.server, 'request')
-    const waiting = poll(running, sid)
-    await arrived
+    const { answer: waiting } = await waitingPoll(running, sid)
     const { socket, inbox } = await openWs(t, running, { transport: 'websocket', sid })
     socket.send('2probe')
     assert.equal(await inbox.next(), '3probe')

@@ -86,6 +86,20 @@ export function poll(running: RunningEngine, sid: string, init?: RequestInit): P
   return fetch(running.url({ transport: 'polling', sid }), init)
 }
 
+/**
+ * A GET on a session that the server has received and holds, waiting for packets. Resolves once it is
+ * there, with its answer still to come (wrapped, since a promise resolved with a promise would wait for it).
+ */
+export async function waitingPoll(
+  running: RunningEngine,
+  sid: string,
+): Promise<{ answer: Promise<Response> }> {
+  const arrived = once(running.server, 'request')
+  const answer = poll(running, sid)
+  await arrived
+  return { answer }
+}
+
 /** A POST on a session with this body. */
 export function post(running: RunningEngine, sid: string, body: RequestInit['body']): Promise<Response> {
   return fetch(running.url({ transport: 'polling', sid }), { method: 'POST', body })
