@@ -102,12 +102,21 @@ export class PollingQueue implements PollingHandler {
       this.#transport.write([...this.#packets, last])
       return true
     }
-    // close(): what was sent before goes first and the close packet in a later answer, since socket.io-client
-    // hands a payload's packets on a tick later and drops them when the same payload closes the transport.
-    if (this.#packets.length === 0 && this.#transport.write([closePacket])) return true
-    if (this.#packets.length > 0 && this.#transport.write(this.#packets)) this.#packets = []
+    if (this.#transport.waiting && this.#answerClosing()) return true
     this.#closeTimer = setTimeout(() => this.#owner.onClosingDone(), this.#limits.pingTimeoutMs).unref()
     return false
+  }
+
+  // Answers the waiting GET of a session closing after close(): what was sent before goes first and the close
+  // packet in a later answer, since socket.io-client hands a payload's packets on a tick later and drops them
+  // when the same payload closes the transport. True when the close packet went out.
+  #answerClosing(): boolean {
+    if (this.#packets.length > 0) {
+      this.#transport.write(this.take())
+      return false
+    }
+    this.#transport.write([closePacket])
+    return true
   }
 
   /** Drops what is queued and stops waiting: the session is closed. */
@@ -124,13 +133,8 @@ export class PollingQueue implements PollingHandler {
         this.#transport.write([noop])
         return
       case 'closing':
-        // What is still queued first, alone; the close packet in the answer to the GET after it.
-        if (this.#packets.length > 0) {
-          this.#transport.write(this.take())
-          return
-        }
-        this.#transport.write([closePacket])
-        return this.#owner.onClosingDone()
+        if (this.#answerClosing()) this.#owner.onClosingDone()
+        return
       default:
         if (this.#packets.length > 0) this.flushSoon()
     }
