@@ -40,17 +40,15 @@ export class HubRooms implements RoomAdapter {
         continue
       }
       // In the mirror at once, so `socket.join(room); io.to(room).emit(…)` reaches the socket, as with Socket.IO;
-      // then whatever the hub decided, in the order of the socket's requests.
-      if (this.#moves.isMember(id)) {
-        this.#record(id, room, true)
-        joining.push(this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true)))
-        continue
-      }
-      // Not a hub member yet (the namespace's middleware, a recovered session's rooms): the join waits for the
-      // connection, which waits for the middleware, so nobody may await it; the room shows in `socket.rooms`
-      // meanwhile, as with Socket.IO, and goes if the hub refuses it or the socket never connects.
-      if (!this.#isAnotherSocket(id, room)) this.#mirror.addAll(id, [room])
-      void this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
+      // then whatever the hub decided, in the order of the socket's requests. A socket that is not a hub member
+      // yet (in the namespace's middleware) is not in its own room yet either, so #record would not add it.
+      const member = this.#moves.isMember(id)
+      if (member) this.#record(id, room, true)
+      else if (!this.#isAnotherSocket(id, room)) this.#mirror.addAll(id, [room])
+      const joined = this.#moves.join(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
+      // Before it is a member the join waits for the connection, which waits for the middleware: nobody may
+      // await it there.
+      if (member) joining.push(joined)
     }
     if (joining.length > 0) return Promise.all(joining).then(() => undefined)
   }
@@ -60,7 +58,7 @@ export class HubRooms implements RoomAdapter {
     if (room === id) return
     const member = this.#moves.isMember(id)
     const left = this.#moves.leave(id, room).then((inRoom) => this.#record(id, room, inRoom === true))
-    // Before the socket is a hub member, as in addAll: nobody may await the move.
+    // Before the socket is a hub member nobody may await the move, as in addAll.
     if (member) return left
   }
 
