@@ -100,10 +100,11 @@ class SocketIOMember implements Member {
 // A room move of server code waiting for its socket to become a hub member.
 interface EarlyMove {
   readonly room: string
-  readonly move: (session: Session) => Promise<unknown>
-  readonly what: string
+  readonly what: RoomMove
   readonly settle: (inRoom: boolean | null) => void
 }
+
+type RoomMove = 'join' | 'leave'
 
 // One socket: its member, its session once the hub has it, and its requests run one at a time, in order.
 interface Peer {
@@ -126,8 +127,8 @@ class SocketIOTransport implements SocketIOListener {
   readonly #gate: ConnectionGate | undefined
   readonly #peers = new Map<string, Peer>()
   readonly #rooms = new HubRooms({
-    join: (id, room) => this.#move(id, room, (session) => session.join(room), 'join'),
-    leave: (id, room) => this.#move(id, room, (session) => session.leave(room), 'leave'),
+    join: (id, room) => this.#move(id, room, 'join'),
+    leave: (id, room) => this.#move(id, room, 'leave'),
     isMember: (id) => this.#peers.has(id),
     forget: (id) => this.#dropEarly(id),
   })
@@ -183,8 +184,7 @@ class SocketIOTransport implements SocketIOListener {
     )
     const early = this.#early.get(socket.id)
     this.#early.delete(socket.id)
-    for (const { room, move, what, settle } of early ?? [])
-      this.#move(socket.id, room, move, what).then(settle)
+    for (const { room, what, settle } of early ?? []) this.#move(socket.id, room, what).then(settle)
     for (const event of ['nick', 'join', 'leave', 'message', 'who'] as const) {
       socket.on(event, (...args: unknown[]) => this.#onEvent(peer, event, args))
     }
@@ -273,24 +273,19 @@ class SocketIOTransport implements SocketIOListener {
   }
 
   // A room move asked for by server code (`socket.join`, `socket.leave`), queued behind the socket's requests.
-  #move(
-    id: string,
-    room: string,
-    move: (session: Session) => Promise<unknown>,
-    what: string,
-  ): Promise<boolean | null> {
+  #move(id: string, room: string, what: RoomMove): Promise<boolean | null> {
     const peer = this.#peers.get(id)
     if (peer === undefined) {
       return new Promise((settle) => {
         const moves = this.#early.get(id) ?? []
-        moves.push({ room, move, what, settle })
+        moves.push({ room, what, settle })
         this.#early.set(id, moves)
       })
     }
     const moved = peer.queue.then(async () => {
       const session = peer.session
       if (session === null) return null
-      const result = await move(session)
+      const result = await (what === 'join' ? session.join(room) : session.leave(room))
       if (result instanceof HubError)
         log('%s %s of %s refused: %s', what, room, peer.member.id, result.message)
       return session.rooms.has(room)
