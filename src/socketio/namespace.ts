@@ -11,7 +11,6 @@ import {
   BroadcastOperator,
 } from './broadcast.js'
 import { type EventArguments, encodePacket, PacketType } from './codec/index.js'
-import { SharedMessage } from '../engineio/shared-message.js'
 import type { SocketIOConnection } from './connection.js'
 import { type PreparedEvent, prepareEvent } from './prepared-event.js'
 import type { RecoveryStore } from './recovery.js'
@@ -278,11 +277,10 @@ export class Namespace<
     const stored = recovery !== null && !options.volatile
     const data: EventArguments = stored ? [...args, recovery.nextOffset] : args
     // Encoded once for every socket; this also checks the arguments before anything is stored.
-    const encoded = encodePacket({ type: PacketType.Event, namespace: this.name, data })
+    const { parts } = prepareEvent(this.name, data)
     const seq = stored ? recovery.store(this.name, options.rooms, options.except, data) : undefined
-    const shared = encoded.map((part) => new SharedMessage(part))
     for (const id of this.adapter.socketsIn(options.rooms, options.except)) {
-      this.#controls.get(id)?.sendEncoded(shared, options.volatile, seq)
+      this.#controls.get(id)?.sendEncoded(parts, options.volatile, seq)
     }
   }
 
