@@ -43,9 +43,7 @@ function refusedLine(reason: string, count: number): RegExp {
 describe('Socket.IO mapping of the hub under switchboard serve', () => {
   it('carries published bytes unchanged to Socket.IO, as [binary N bytes] to TCP and as base64 to switchboard.v1', async (t) => {
     const served = await serve(t)
-    const tcp = await openTcp(t, served)
-    tcp.send('/nick tom')
-    await tcp.lines.until(/^OK nick tom /)
+    const tcp = await openTcp(t, served, 'tom')
     const json = await openJsonWs(t, served, 'nick=wes')
     const ann = await openSocketIO(t, served)
     await enter(ann, 'ann', 'lobby')
@@ -127,9 +125,7 @@ describe('Socket.IO mapping of the hub under switchboard serve', () => {
     // A second socket with ann's key is the same person: a direct message reaches both.
     const annAgain = await openSocketIO(t, served, { transports: ['polling'] })
     assert.deepEqual(await ask(annAgain, 'nick', 'ann', claim.key), { ok: true, nick: 'ann', key: claim.key })
-    const tcp = await openTcp(t, served)
-    tcp.send('/nick tom')
-    await tcp.lines.until(/^OK nick tom /)
+    const tcp = await openTcp(t, served, 'tom')
 
     const first = nextEvent(ann, 'direct')
     const second = nextEvent(annAgain, 'direct')
@@ -182,9 +178,7 @@ describe('Socket.IO mapping of the hub under switchboard serve', () => {
 
   it('answers bad-nick, nick-taken, bad-room and bad-request through acks and counts each refusal', async (t) => {
     const served = await serve(t)
-    const tcp = await openTcp(t, served)
-    tcp.send('/nick tom')
-    await tcp.lines.until(/^OK nick tom /)
+    const tcp = await openTcp(t, served, 'tom')
     const ann = await openSocketIO(t, served)
     const refusal = (answer: Record<string, unknown>) => {
       assert.equal(answer.ok, false)

@@ -14,9 +14,7 @@ import {
 
 /** A TCP client named tom, in room news. */
 async function tomInNews(t: TestContext, served: Served): Promise<TcpClient> {
-  const tcp = await openTcp(t, served)
-  tcp.send('/nick tom')
-  await tcp.lines.until(/^OK nick tom /)
+  const tcp = await openTcp(t, served, 'tom')
   tcp.send('/join news')
   await tcp.lines.until(/^\* tom joined news$/)
   return tcp
@@ -76,9 +74,7 @@ describe('Socket.IO transport under switchboard serve', () => {
 
   it('shows a Socket.IO client and a TCP client in lobby each other’s messages and presence', async (t) => {
     const served = await serve(t)
-    const tcp = await openTcp(t, served)
-    tcp.send('/nick tom')
-    await tcp.lines.until(/^OK nick tom /)
+    const tcp = await openTcp(t, served, 'tom')
     const ann = await openClient(t, served)
     await ann.emitWithAck('nick', 'ann')
     const joinedSelf = nextEvent(ann, 'presence', (payload) => payload.member === 'ann')

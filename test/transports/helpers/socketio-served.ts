@@ -106,13 +106,18 @@ export interface TcpClient {
   send(line: string): void
 }
 
-/** Connects to the TCP listener and reads its WELCOME line. */
-export async function openTcp(t: TestContext, served: Served): Promise<TcpClient> {
+/** Connects to the TCP listener and reads its WELCOME line; with `nick`, claims that nickname too. */
+export async function openTcp(t: TestContext, served: Served, nick?: string): Promise<TcpClient> {
   const socket = connect(served.tcpPort, '127.0.0.1')
   t.after(() => socket.destroy())
   const lines = new LineReader(socket)
   assert.match(await lines.next(), /^WELCOME guest-\d+ /)
-  return { lines, send: (line) => socket.write(`${line}\n`) }
+  const client: TcpClient = { lines, send: (line) => socket.write(`${line}\n`) }
+  if (nick !== undefined) {
+    client.send(`/nick ${nick}`)
+    await lines.until(new RegExp(`^OK nick ${nick} `))
+  }
+  return client
 }
 
 /** Connects a `ws` client with the switchboard.v1 subprotocol to /ws and reads its welcome. */
